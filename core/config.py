@@ -107,12 +107,12 @@ def load_config(home: Path | None = None) -> Config:
         for section in ("pricing", "keys"):
             if isinstance(raw.get(section), dict):
                 setattr(config, section, dict(raw[section]))
-        credits = raw.get("credits")
-        if isinstance(credits, dict):
-            if "common" in credits:
-                config.credits_common = _typed(credits, "common", int, "credits.")
-            if "ultra" in credits:
-                config.credits_ultra = _typed(credits, "ultra", int, "credits.")
+        tiers = raw.get("credits")
+        if isinstance(tiers, dict):
+            if "common" in tiers:
+                config.credits_common = _typed(tiers, "common", int, "credits.")
+            if "ultra" in tiers:
+                config.credits_ultra = _typed(tiers, "ultra", int, "credits.")
     if config.gemini.timeout <= 0 or config.gemini.timeout > 3600:
         raise BadInput(
             f"config.toml: gemini.timeout must be between 0 and 3600 seconds, "

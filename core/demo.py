@@ -1,0 +1,89 @@
+"""The demo session: a real photograph refined offline, built once per data folder.
+
+It walks the workflow ripen serves on scikit-image's coffee photograph with the
+local backend: a base round, composition, lighting, an A/B pair with a winner, detail
+work, a note, a star, and one instruction the local backend cannot carry out (kept as
+a failed attempt, as any real session would have).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from core.cancel import ProgressCallback
+from core.engine import Engine
+from core.errors import BadInput, NotFound, NotUnderstood
+from core.models import Session
+
+DEMO_KEY = "demo_session"
+
+
+def sample_photo(name: str, folder: Path) -> Path:
+    """Save one of scikit-image's bundled photographs as a PNG in ``folder``."""
+    try:
+        from skimage import data
+    except ImportError:
+        raise BadInput(
+            "The demo needs scikit-image for its sample photograph: "
+            "pip install -e '.[demo]'"
+        ) from None
+    from PIL import Image
+
+    path = folder / f"{name}.png"
+    Image.fromarray(getattr(data, name)()).save(path)
+    return path
+
+
+def ensure_demo(engine: Engine, progress: ProgressCallback | None = None) -> Session:
+    """Return the demo session, building it first if this data folder has none."""
+    existing = engine.store.setting(DEMO_KEY)
+    if existing:
+        try:
+            return engine.session(existing)
+        except NotFound:
+            pass
+    with tempfile.TemporaryDirectory() as folder:
+        photo = sample_photo("coffee", Path(folder))
+        base = engine.new_session(
+            "Cup of coffee on a saucer, product shot for a café menu",
+            [photo],
+            backend="local",
+            title="Demo: coffee for the menu",
+            progress=progress,
+        )
+    options = {"backend": "local", "progress": progress}
+    framed = engine.refine(
+        base.id, "Crop in slightly and shift the cup a little higher", **options
+    )
+    lit = engine.refine(
+        framed.id,
+        "Add a subtle warm cast to the highlights, deepen the shadows slightly "
+        "and increase the contrast",
+        **options,
+    )
+    engine.note(lit.id, "Warm highlights suit the wooden table; keep them.")
+    warm, cool = engine.ab(
+        lit.id,
+        ["Make the light warmer overall", "Make the light cooler overall"],
+        backend="local",
+    )
+    for alternative in (warm, cool):
+        if isinstance(alternative, Exception):
+            raise alternative
+    assert not isinstance(warm, Exception)
+    engine.mark_winner(warm.id)
+    detailed = engine.refine(
+        warm.id,
+        "Sharpen the cup slightly and blur the background. "
+        "Keep everything else unchanged.",
+        **options,
+    )
+    engine.star(detailed.id, True)
+    try:
+        engine.refine(detailed.id, "Make it better", **options)
+    except NotUnderstood:
+        pass  # kept as the demo's failed attempt, shown dimmed in the tree
+    engine.restore(detailed.id)
+    engine.store.set_setting(DEMO_KEY, base.session)
+    return engine.session(base.session)

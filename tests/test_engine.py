@@ -1,0 +1,267 @@
+"""The engine and store: the round tree, attempts, credits and files on disk."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from core.backends.base import (
+    BlobStore,
+    GenerationRequest,
+    GenerationResult,
+    Quality,
+    Usage,
+)
+from core.cancel import CancelToken, ProgressCallback
+from core.config import load_config
+from core.engine import Engine
+from core.errors import (
+    BadInput,
+    Blocked,
+    BudgetExceeded,
+    Cancelled,
+    NotFound,
+    NotUnderstood,
+)
+from core.store import SCHEMA_VERSION
+
+
+class PaidBackend:
+    """A backend that charges like Gemini and can be told to fail or stall."""
+
+    name = "paid"
+
+    def __init__(self) -> None:
+        self.fail_next: Exception | None = None
+        self.requests: list[GenerationRequest] = []
+        self.gate: threading.Event | None = None
+
+    def model_for(self, quality: Quality) -> str:
+        return f"paid-{quality}"
+
+    def credits_for(self, quality: Quality) -> int:
+        return 40 if quality == "ultra" else 20
+
+    def generate(
+        self,
+        request: GenerationRequest,
+        blobs: BlobStore,
+        progress: ProgressCallback,
+        cancel: CancelToken,
+    ) -> GenerationResult:
+        self.requests.append(request)
+        if self.gate is not None:
+            while not self.gate.wait(0.02):
+                cancel.raise_if_cancelled()
+        if self.fail_next is not None:
+            error, self.fail_next = self.fail_next, None
+            raise error
+        shade = (len(self.requests) * 37) % 256
+        return GenerationResult(
+            image=Image.new("RGB", (64, 48), (shade, 100, 200)),
+            model=self.model_for(request.quality),
+            usage=Usage(input=10, output=1290, image=1290, thoughts=None),
+            usd=0.039,
+        )
+
+
+@pytest.fixture
+def engine() -> Engine:
+    return Engine(load_config(), backends={"paid": PaidBackend()})
+
+
+def paid(engine: Engine) -> PaidBackend:
+    backend = engine.backend("paid")
+    assert isinstance(backend, PaidBackend)
+    return backend
+
+
+def sha_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_new_session_from_photo_stores_content_addressed_files(
+    engine: Engine, coffee_path: Path, ripen_home: Path
+) -> None:
+    first = engine.new_session("", [coffee_path], backend="local")
+
+    assert first.mode == "edit"
+    assert first.number == 1
+    assert (first.width, first.height) == (600, 400)
+    assert first.image == ripen_home / "images" / first.image_sha[:2] / (
+        first.image_sha + ".png"
+    )
+    assert sha_of(first.image) == first.image_sha
+    (source,) = engine.inputs(first.id)
+    assert source["source"] == "coffee.jpg"
+    assert sha_of(source["path"]) == source["image"]
+
+
+def test_same_pixels_take_one_file(engine: Engine, coffee_path: Path) -> None:
+    a = engine.new_session("", [coffee_path], backend="local")
+    b = engine.new_session("", [coffee_path], backend="local")
+
+    assert a.session != b.session
+    assert a.image_sha == b.image_sha
+    files = [p for p in engine.blobs.root.rglob("*") if p.is_file()]
+    assert len(files) == 1  # the photo and both base rounds share one PNG
+
+
+def test_branch_path_and_tree_survive_a_restart(
+    engine: Engine, coffee_path: Path
+) -> None:
+    base = engine.new_session("", [coffee_path], backend="local")
+    r2 = engine.refine(base.id, "crop in slightly")
+    r3 = engine.refine(r2.id, "increase the contrast")
+    sibling = engine.refine(r2.id, "make it black and white")
+
+    assert [r.number for r in engine.path(r3.id)] == [1, 2, 3]
+    assert [r.number for r in engine.path(sibling.id)] == [1, 2, 4]
+    before = engine.tree(base.session).to_json()
+
+    restarted = Engine(load_config())
+    after = restarted.tree(base.session).to_json()
+    assert after == before
+    assert [r.id for r in restarted.path(sibling.id)] == [base.id, r2.id, sibling.id]
+    assert {r["round"]: r["parent"] for r in after["rounds"]} == {
+        base.id: None,
+        r2.id: base.id,
+        r3.id: r2.id,
+        sibling.id: r2.id,
+    }
+    for r in after["rounds"]:
+        assert sha_of(Path(r["image"])) == Path(r["image"]).stem
+    assert after["current"] == sibling.id
+
+
+def test_failed_call_leaves_one_attempt_and_nothing_else(
+    engine: Engine, coffee_path: Path
+) -> None:
+    base = engine.new_session("", [coffee_path], backend="local")
+    files_before = sorted(engine.blobs.root.rglob("*.png"))
+
+    with pytest.raises(NotUnderstood) as caught:
+        engine.refine(base.id, "make it better")
+
+    tree = engine.tree(base.session)
+    assert len(tree.rounds) == 1
+    (attempt,) = tree.attempts
+    assert attempt.id == caught.value.attempt
+    assert attempt.kind == "not_understood"
+    assert attempt.parent == base.id
+    assert sorted(engine.blobs.root.rglob("*.png")) == files_before
+    assert tree.session.credits == 0
+
+
+def test_credits_charged_only_for_rounds(engine: Engine) -> None:
+    base = engine.new_session("a watch on dark wood", backend="paid")
+    paid(engine).fail_next = Blocked("blocked", reason="IMAGE_SAFETY")
+    with pytest.raises(Blocked):
+        engine.refine(base.id, "increase the contrast")
+    engine.refine(base.id, "increase the contrast", quality="ultra")
+
+    session = engine.session(base.session)
+    assert session.credits == 20 + 40
+    assert [a.kind for a in engine.tree(base.session).attempts] == ["blocked"]
+
+
+def test_hard_budget_refuses_unless_over_budget(engine: Engine) -> None:
+    base = engine.new_session("a watch", backend="paid", budget=30, hard_budget=True)
+    with pytest.raises(BudgetExceeded) as caught:
+        engine.refine(base.id, "increase the contrast")
+    assert "20 credits" in caught.value.message and "30" in caught.value.message
+    assert engine.session(base.session).rounds == 1
+
+    engine.refine(base.id, "increase the contrast", over_budget=True)
+    assert engine.session(base.session).credits == 40
+
+
+def test_cancel_during_a_call_records_a_cancelled_attempt(engine: Engine) -> None:
+    base = engine.new_session("a watch", backend="paid")
+    backend = paid(engine)
+    backend.gate = threading.Event()
+    token = CancelToken()
+    timer = threading.Timer(0.2, token.cancel)
+    timer.start()
+    with pytest.raises(Cancelled):
+        engine.refine(base.id, "increase the contrast", cancel=token)
+    timer.join()
+
+    tree = engine.tree(base.session)
+    assert [a.kind for a in tree.attempts] == ["cancelled"]
+    assert len(tree.rounds) == 1 and tree.session.credits == 20
+
+
+def test_ab_runs_alternatives_concurrently(engine: Engine) -> None:
+    base = engine.new_session("a watch", backend="paid")
+    backend = paid(engine)
+    backend.gate = threading.Event()
+    seen: list[int] = []
+
+    def release_when_both_waiting() -> None:
+        while len(backend.requests) < 3:  # the base request plus both alternatives
+            threading.Event().wait(0.01)
+        seen.append(len(backend.requests))
+        assert backend.gate is not None
+        backend.gate.set()
+
+    threading.Thread(target=release_when_both_waiting, daemon=True).start()
+    a, b = engine.ab(base.id, ["warmer light", "cooler light"])
+
+    assert seen == [3]  # both calls were in flight at once
+    assert not isinstance(a, Exception) and not isinstance(b, Exception)
+    assert a.parent == b.parent == base.id
+    assert {a.number, b.number} == {2, 3}
+    winner = engine.mark_winner(b.id)
+    assert winner.winner and not engine.round(a.id).winner
+
+
+def test_marks_notes_and_restore(engine: Engine, coffee_path: Path) -> None:
+    base = engine.new_session("", [coffee_path], backend="local")
+    child = engine.refine(base.id, "brighten slightly")
+
+    assert engine.star(child.id).starred
+    assert not engine.star(child.id).starred
+    assert engine.note(child.id, "good exposure").note == "good exposure"
+    engine.restore(base.id)
+    assert engine.session(base.session).current_round == base.id
+
+
+def test_unknown_ids_and_bad_options_are_refused(
+    engine: Engine, coffee_path: Path
+) -> None:
+    with pytest.raises(NotFound):
+        engine.refine("zzzzzz", "brighten")
+    base = engine.new_session("", [coffee_path], backend="local")
+    with pytest.raises(BadInput, match="empty"):
+        engine.refine(base.id, "   \x1b[A  ")
+    with pytest.raises(BadInput, match="Aspect ratio"):
+        engine.new_session("a watch", aspect="7:5", backend="local")
+    with pytest.raises(BadInput, match="three"):
+        engine.new_session("x", [coffee_path] * 4, backend="local")
+    assert engine.session(base.session).rounds == 1
+
+
+def test_delete_session_keeps_images_other_sessions_use(
+    engine: Engine, coffee_path: Path
+) -> None:
+    keep = engine.new_session("", [coffee_path], backend="local")
+    doomed = engine.new_session("", [coffee_path], backend="local")
+    extra = engine.refine(doomed.id, "make it black and white")
+
+    removed = engine.delete_session(doomed.session)
+
+    assert removed == 1
+    assert keep.image.exists() and not extra.image.exists()
+    with pytest.raises(NotFound):
+        engine.session(doomed.session)
+
+
+def test_schema_is_versioned(engine: Engine) -> None:
+    assert engine.store.schema_version == SCHEMA_VERSION
+    mode = engine.store.db.execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
