@@ -1,0 +1,444 @@
+"""The ``gemini`` backend: one round through google-genai, with retries and cancel.
+
+:class:`GeminiBackend` checks the request against the model's capabilities, builds it
+from the branch under the context policy, sends it with the SDK's async client and
+reads the answer. Three things are deliberately ours rather than the SDK's:
+
+* **Retries.** The SDK's own retry is off. Rate limits, 5xx answers and dropped
+  connections are retried here with exponential backoff and jitter, honouring the
+  service's Retry-After header and RetryInfo delay, with the total wait capped by
+  ``gemini.max_retry_wait``. Each wait is a countdown the interface can show and
+  the user can cancel.
+* **Cancellation.** The call runs as a task in a private event loop on the calling
+  thread, polled every 50 ms; when the caller's token flips the task is cancelled and
+  :class:`~core.errors.Cancelled` is raised, even while the service is still silent.
+* **The key.** It is read from ``GEMINI_API_KEY`` or ``GOOGLE_API_KEY`` when a call
+  starts, handed to a client that lives for that call only, and never written
+  anywhere. Vertex AI is left entirely to the SDK's own environment settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+import random
+import warnings
+from typing import Any
+
+from google import genai
+from google.genai import types
+
+from core.backends.base import (
+    BlobStore,
+    GenerationRequest,
+    GenerationResult,
+    Quality,
+    Usage,
+)
+from core.backends.gemini import capabilities as caps
+from core.backends.gemini import context as ctx
+from core.backends.gemini import turns
+from core.backends.gemini.answer import Answer, read_answer
+from core.backends.gemini.failures import (
+    AUTH_HINT,
+    Failure,
+    classify,
+    scrub,
+    timed_out,
+)
+from core.backends.gemini.pricing import dollars, prices_for, usage_from
+from core.cancel import CancelToken, Progress, ProgressCallback, Stopwatch
+from core.config import Config
+from core.errors import AuthError, Cancelled, GenerationError
+
+log = logging.getLogger("ripen.gemini")
+
+_POLL = 0.05
+_MODALITIES = ["TEXT", "IMAGE"]
+
+
+class GeminiBackend:
+    """Google's Gemini image models through the official SDK."""
+
+    name = "gemini"
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        first_backoff: float = 1.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.first_backoff = first_backoff
+        self._rng = rng or random.Random()
+
+    def model_for(self, quality: Quality) -> str:
+        """The configured model name for a quality tier."""
+        gemini = self.config.gemini
+        return gemini.ultra_model if quality == "ultra" else gemini.common_model
+
+    def credits_for(self, quality: Quality) -> int:
+        """Credits one round costs at a quality tier."""
+        if quality == "ultra":
+            return self.config.credits_ultra
+        return self.config.credits_common
+
+    def generate(
+        self,
+        request: GenerationRequest,
+        blobs: BlobStore,
+        progress: ProgressCallback,
+        cancel: CancelToken,
+    ) -> GenerationResult:
+        """Produce one round, or raise the GenerationError that says why not."""
+        clock = Stopwatch()
+        # A promoted render always goes to the Ultra model.
+        quality: Quality = "ultra" if request.mode == "promote" else request.quality
+        model = self.model_for(quality)
+        limits = caps.capabilities(model)
+        size = request.image_size or (
+            self.config.gemini.ultra_size if limits.sends_size else limits.sizes[0]
+        )
+        caps.check(
+            model,
+            aspect=request.aspect,
+            image_size=size,
+            images=len(request.inputs) + len(request.refs),
+        )
+        policy = ctx.parse_policy(request.context_policy or self.config.gemini.context)
+        settings, generation = _settings(
+            request.aspect, size if limits.sends_size else None
+        )
+        plan = ctx.plan_request(
+            request,
+            blobs,
+            model=model,
+            policy=policy,
+            budget=self.config.gemini.request_budget_bytes,
+            settings=settings,
+        )
+        cancel.raise_if_cancelled()
+
+        response = self._send_with_retries(
+            model, plan.contents, generation, progress, cancel, clock
+        )
+        usage = usage_from(response.usage_metadata)
+        prices = prices_for(model, self.config.pricing)
+        try:
+            answer = read_answer(response)
+        except GenerationError as error:
+            _attach_cost(error, usage, dollars(usage, prices, image_received=False))
+            raise
+        progress(
+            Progress(
+                "decoding", "Reading the image", model=model, elapsed=clock.elapsed
+            )
+        )
+        return self._result(
+            request,
+            blobs,
+            model,
+            size,
+            plan,
+            answer,
+            usage,
+            dollars(usage, prices, image_received=True),
+        )
+
+    # -- the call ---------------------------------------------------------------
+
+    def _send_with_retries(
+        self,
+        model: str,
+        contents: list[types.Content],
+        generation: types.GenerateContentConfig,
+        progress: ProgressCallback,
+        cancel: CancelToken,
+        clock: Stopwatch,
+    ) -> types.GenerateContentResponse:
+        settings = self.config.gemini
+        waited = 0.0
+        attempt = 0
+        while True:
+            attempt += 1
+            progress(
+                Progress(
+                    "sending",
+                    f"Asking {model}",
+                    model=model,
+                    elapsed=clock.elapsed,
+                    attempt=attempt,
+                )
+            )
+            try:
+                return self._call(
+                    model, contents, generation, progress, cancel, clock, attempt
+                )
+            except GenerationError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - every SDK failure is classified
+                failure = classify(exc, model=model, timeout=settings.timeout)
+                log.info(
+                    "gemini attempt %d failed: %s (%s)",
+                    attempt,
+                    failure.error.kind,
+                    type(exc).__name__,
+                )
+                if not failure.retry:
+                    raise failure.error from None
+            delay = self._delay(failure, attempt)
+            if attempt > settings.max_retries:
+                raise _gave_up(failure, attempt, waited) from None
+            if waited + delay > settings.max_retry_wait:
+                raise _over_cap(
+                    failure, delay, waited, settings.max_retry_wait
+                ) from None
+            self._count_down(delay, failure, model, attempt, progress, cancel, clock)
+            waited += delay
+
+    def _delay(self, failure: Failure, attempt: int) -> float:
+        """The service's requested wait, else exponential backoff with jitter."""
+        if failure.delay is not None:
+            return failure.delay
+        ceiling = self.first_backoff * 2 ** (attempt - 1)
+        return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
+
+    def _count_down(
+        self,
+        delay: float,
+        failure: Failure,
+        model: str,
+        attempt: int,
+        progress: ProgressCallback,
+        cancel: CancelToken,
+        clock: Stopwatch,
+    ) -> None:
+        remaining = delay
+        while remaining > 0:
+            progress(
+                Progress(
+                    "retrying",
+                    f"{failure.what.capitalize()}; "
+                    f"retrying in {math.ceil(remaining)} s",
+                    model=model,
+                    elapsed=clock.elapsed,
+                    retry_in=remaining,
+                    attempt=attempt + 1,
+                )
+            )
+            step = min(1.0, remaining)
+            if cancel.wait(step):
+                raise Cancelled("Cancelled while waiting to retry.")
+            remaining -= step
+
+    def _call(
+        self,
+        model: str,
+        contents: list[types.Content],
+        generation: types.GenerateContentConfig,
+        progress: ProgressCallback,
+        cancel: CancelToken,
+        clock: Stopwatch,
+        attempt: int,
+    ) -> types.GenerateContentResponse:
+        """One request, in a private event loop so that it can be abandoned at once."""
+        _silence_unknown_enum_warnings()
+        loop = asyncio.new_event_loop()
+        try:
+            return loop.run_until_complete(
+                self._call_async(
+                    model, contents, generation, progress, cancel, clock, attempt
+                )
+            )
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    async def _call_async(
+        self,
+        model: str,
+        contents: list[types.Content],
+        generation: types.GenerateContentConfig,
+        progress: ProgressCallback,
+        cancel: CancelToken,
+        clock: Stopwatch,
+        attempt: int,
+    ) -> types.GenerateContentResponse:
+        client = self._client()
+        timeout = self.config.gemini.timeout
+        started = clock.elapsed
+        next_report = started + 1.0
+        task = asyncio.ensure_future(
+            client.aio.models.generate_content(
+                model=model, contents=contents, config=generation
+            )
+        )
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=_POLL)
+                if done:
+                    return task.result()
+                if cancel.cancelled:
+                    raise Cancelled("Cancelled while waiting for Gemini.")
+                if clock.elapsed - started > timeout:
+                    raise timed_out(timeout)
+                if clock.elapsed >= next_report:
+                    next_report += 1.0
+                    progress(
+                        Progress(
+                            "waiting",
+                            f"Waiting for {model}",
+                            model=model,
+                            elapsed=clock.elapsed,
+                            attempt=attempt,
+                        )
+                    )
+        finally:
+            if not task.done():
+                task.cancel()
+                await asyncio.wait({task}, timeout=0.5)
+            client.close()
+            await client.aio.aclose()
+
+    def _client(self) -> genai.Client:
+        """A client for one call, holding the key only for as long as the call."""
+        settings = self.config.gemini
+        options = types.HttpOptions(
+            base_url=settings.base_url,
+            timeout=int(settings.timeout * 1000),
+            retry_options=types.HttpRetryOptions(attempts=1),
+        )
+        if os.environ.get("GOOGLE_GENAI_USE_VERTEXAI", "").lower() in ("1", "true"):
+            try:
+                return genai.Client(http_options=options)
+            except ValueError as exc:
+                raise AuthError(scrub(f"Vertex AI is not set up: {exc}")) from None
+        key = os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY")
+        if not key or not key.strip():
+            raise AuthError(f"No Gemini key is set. {AUTH_HINT}")
+        return genai.Client(api_key=key.strip(), http_options=options)
+
+    # -- the result ---------------------------------------------------------------
+
+    def _result(
+        self,
+        request: GenerationRequest,
+        blobs: BlobStore,
+        model: str,
+        size: str,
+        plan: ctx.Plan,
+        answer: Answer,
+        usage: Usage,
+        usd: float | None,
+    ) -> GenerationResult:
+        received = caps.size_class(answer.width, answer.height)
+        warnings_: list[str] = list(plan.warnings)
+        if received != size:
+            warnings_.append(
+                f"Asked for {size}, received "
+                f"{answer.width}x{answer.height} ({received})."
+            )
+        if request.aspect and not caps.aspect_matches(
+            request.aspect, answer.width, answer.height
+        ):
+            warnings_.append(
+                f"Asked for aspect {request.aspect}, received "
+                f"{answer.width}x{answer.height}."
+            )
+        reply = [turns.received_record(part, blobs) for part in answer.parts]
+        asked = {"aspect": request.aspect, "image_size": size}
+        got = {"width": answer.width, "height": answer.height, "size": received}
+        model_turn: dict[str, Any] = {
+            "backend": "gemini",
+            "format": turns.FORMAT,
+            "model": model,
+            "user": plan.user,
+            "reply": reply,
+            "image_part": answer.image_index,
+            "finish_reason": answer.finish_reason,
+            "asked": asked,
+            "received": got,
+        }
+        return GenerationResult(
+            image=answer.image,
+            model=model,
+            text=answer.text,
+            usage=usage,
+            usd=usd,
+            model_turn=model_turn,
+            warnings=warnings_,
+            context={**plan.context, "asked": asked, "received": got},
+        )
+
+
+def _settings(
+    aspect: str | None, size: str | None
+) -> tuple[dict[str, Any], types.GenerateContentConfig]:
+    """The generation settings, as the SDK object and as they appear on the wire."""
+    wire: dict[str, Any] = {"responseModalities": _MODALITIES}
+    image: dict[str, str] = {}
+    if aspect:
+        image["aspectRatio"] = aspect
+    if size:
+        image["imageSize"] = size
+    if image:
+        wire["imageConfig"] = image
+    config = types.GenerateContentConfig(
+        response_modalities=_MODALITIES,
+        image_config=types.ImageConfig(aspect_ratio=aspect, image_size=size)
+        if image
+        else None,
+        automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
+        automatic_continuation=False,
+    )
+    return wire, config
+
+
+def _gave_up(failure: Failure, attempts: int, waited: float) -> GenerationError:
+    error = failure.error
+    text = (
+        f"{error.message} Gave up after {attempts} tries and {waited:.0f} s of waiting."
+    )
+    return type(error)(text)
+
+
+def _over_cap(
+    failure: Failure, delay: float, waited: float, cap: float
+) -> GenerationError:
+    error = failure.error
+    if failure.delay is not None:
+        text = (
+            f"{error.message} Gemini asked to wait {delay:.0f} s before retrying, "
+            f"more than the {cap:g} s limit (gemini.max_retry_wait)"
+        )
+        text += f" after {waited:.0f} s already waited." if waited else "."
+    else:
+        text = (
+            f"{error.message} Still failing after {waited:.0f} s of retries "
+            f"(gemini.max_retry_wait is {cap:g} s)."
+        )
+    return type(error)(text)
+
+
+def _attach_cost(error: GenerationError, usage: Usage, usd: float | None) -> None:
+    """Let the engine record what a failed call cost: tokens and any dollars."""
+    setattr(error, "usage", usage)  # noqa: B010 - an attribute the engine may read
+    setattr(error, "usd", usd)  # noqa: B010
+
+
+def _silence_unknown_enum_warnings() -> None:
+    """Keep the SDK's 'X is not a valid FinishReason' off the user's terminal.
+
+    An unknown finish reason is reported as a typed failure instead. The filter is
+    re-installed before each call because test runners and applications may reset
+    the warning filters in between.
+    """
+    warnings.filterwarnings(
+        "ignore",
+        message=r".* is not a valid [A-Za-z]+$",
+        category=UserWarning,
+        module=r"google\.genai\._common",
+    )

@@ -1,0 +1,99 @@
+"""Turning the service's token counts into tokens by kind and dollars.
+
+Gemini bills by token and prices each kind differently: prompt tokens (text and
+images alike), text output, image output and thinking. The defaults below follow the
+published rates; ``[pricing."<model>"]`` in ``config.toml`` overrides any of them,
+in dollars per million tokens. When the service does not report usage the cost is
+unknown, and ripen says so (``None``) rather than pretending it was free.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.backends.base import Usage
+
+PRICE_KINDS = ("input", "output", "image_output", "thinking")
+
+DEFAULT_PRICES: dict[str, dict[str, float]] = {
+    # About $0.039 per 1K image (1,290 image tokens).
+    "gemini-2.5-flash-image": {
+        "input": 0.30,
+        "output": 2.50,
+        "image_output": 30.0,
+        "thinking": 2.50,
+    },
+    # About $0.134 per 1K or 2K image (1,120 tokens), $0.24 per 4K (2,000 tokens).
+    "gemini-3-pro-image-preview": {
+        "input": 2.00,
+        "output": 12.0,
+        "image_output": 120.0,
+        "thinking": 12.0,
+    },
+}
+
+
+def prices_for(model: str, overrides: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Dollars per million tokens of each kind for ``model``, overrides applied."""
+    family = (
+        "gemini-3-pro-image-preview" if "pro" in model else "gemini-2.5-flash-image"
+    )
+    prices = dict(DEFAULT_PRICES.get(model, DEFAULT_PRICES[family]))
+    for kind, value in overrides.get(model, {}).items():
+        if kind in PRICE_KINDS and isinstance(value, int | float):
+            prices[kind] = float(value)
+    return prices
+
+
+def usage_from(metadata: Any) -> Usage:
+    """Tokens by kind from a response's ``usage_metadata`` (None when not reported).
+
+    ``output`` counts the text the model wrote and ``image`` the image it rendered.
+    When the service gives no breakdown by modality, all output tokens are in
+    ``output`` and ``image`` stays unknown.
+    """
+    if metadata is None:
+        return Usage()
+    candidates = metadata.candidates_token_count
+    image: int | None = None
+    output = candidates
+    details = metadata.candidates_tokens_details
+    if details:
+        image = sum(
+            item.token_count or 0
+            for item in details
+            if _modality(item.modality) == "IMAGE"
+        )
+        if candidates is not None:
+            output = max(0, candidates - image)
+    return Usage(
+        input=metadata.prompt_token_count,
+        output=output,
+        image=image,
+        thoughts=metadata.thoughts_token_count,
+    )
+
+
+def dollars(
+    usage: Usage, prices: dict[str, float], *, image_received: bool
+) -> float | None:
+    """What a call cost, or None when the service did not report its usage.
+
+    Without a breakdown by modality, an answer that carried an image is priced at the
+    image output rate, since an image model's output is almost all image tokens.
+    """
+    if usage.input is None and usage.output is None and usage.image is None:
+        return None
+    per_token = {kind: rate / 1_000_000 for kind, rate in prices.items()}
+    output_rate = per_token["output"]
+    if usage.image is None and image_received:
+        output_rate = per_token["image_output"]
+    total = (usage.input or 0) * per_token["input"]
+    total += (usage.output or 0) * output_rate
+    total += (usage.image or 0) * per_token["image_output"]
+    total += (usage.thoughts or 0) * per_token["thinking"]
+    return round(total, 6)
+
+
+def _modality(value: Any) -> str:
+    return str(getattr(value, "value", value) or "").upper()
