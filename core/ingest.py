@@ -291,8 +291,13 @@ def _pixels_in(message: str) -> int | None:
 
 
 def _megapixels(value: float) -> str:
-    """50 -> "50", 89.478485 -> "89.5": limits read better without trailing zeros."""
-    return f"{value:.1f}".removesuffix(".0")
+    """50 -> "50", 89.478485 -> "89.5", 0.03 -> "0.03": three figures at most."""
+    return f"{value:.0f}" if value >= 100 else f"{value:.3g}"
+
+
+def _size_in_megapixels(pixels: int) -> str:
+    """63000000 -> "63.0", 106800 -> "0.107": small sizes keep their figures."""
+    return f"{pixels / 1e6:.1f}" if pixels >= 1e6 else f"{pixels / 1e6:.3g}"
 
 
 def _bomb_limit() -> int | None:
@@ -301,7 +306,9 @@ def _bomb_limit() -> int | None:
 
 def _bomb_message(name: str, pixels: int | None, size: str = "") -> str:
     limit = _bomb_limit()
-    amount = f"{pixels / 1e6:.1f} megapixels" if pixels else "too many pixels"
+    amount = (
+        f"{_size_in_megapixels(pixels)} megapixels" if pixels else "too many pixels"
+    )
     shown = f"{size} pixels ({amount})" if size else amount
     safe = f" (over {_megapixels(2 * limit / 1e6)} megapixels)" if limit else ""
     return (
@@ -353,7 +360,8 @@ def _ingest(
         limit = min(limit, bomb)
     if pixels > limit and not downscale:
         raise BadInput(
-            f"{name} is {width}x{height} pixels ({pixels / 1e6:.1f} megapixels), "
+            f"{name} is {width}x{height} pixels "
+            f"({_size_in_megapixels(pixels)} megapixels), "
             f"over the {_megapixels(limit / 1e6)}-megapixel limit; "
             "pass --downscale to shrink it to fit"
         )

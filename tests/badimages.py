@@ -40,6 +40,8 @@ ANIMATION_COLOURS = (RED, GREEN, BLUE)
 # textbook formula gives, so its result can be told apart from a naive conversion.
 PROFILE_LIGHTNESS = 0.9
 HALF_BLACK = (0, 0, 0, 128)
+WIDE_PROFILE_NAME = "Wide-gamut test RGB"
+ORANGE = (200, 100, 50)
 
 
 def _png_bytes(image: Image.Image) -> bytes:
@@ -337,6 +339,13 @@ def make_opaque_rgba(folder: Path) -> Path:
     return path
 
 
+def make_wide_gamut(folder: Path) -> Path:
+    """An orange PNG tagged with a Display P3-like profile, as a phone exports it."""
+    path = folder / "phone-export.png"
+    Image.new("RGB", (16, 16), ORANGE).save(path, icc_profile=wide_rgb_profile())
+    return path
+
+
 AWKWARD_INPUTS: dict[str, Maker] = {
     "png-named-jpg": make_png_named_jpg,
     "cmyk-jpeg": make_cmyk_jpeg,
@@ -357,6 +366,7 @@ AWKWARD_INPUTS: dict[str, Maker] = {
     "bilevel": make_bilevel,
     "float-tiff": make_float_tiff,
     "opaque-rgba": make_opaque_rgba,
+    "wide-gamut": make_wide_gamut,
 }
 
 
@@ -394,20 +404,58 @@ def cmyk_profile() -> bytes:
         + bytes(clut)
         + linear * 3
     )
-    white = b"XYZ " + bytes(4) + _s15f16(0.9642) + _s15f16(1.0) + _s15f16(0.8249)
-    name = b"ripen test CMYK\0"
-    description = (
-        b"desc"
-        + bytes(4)
-        + struct.pack(">I", len(name))
-        + name
-        + bytes(4 + 4 + 2 + 1 + 67)
-    )
     return _icc(
         b"prtr",
         b"CMYK",
         b"Lab ",
-        [(b"desc", description), (b"wtpt", white), (b"A2B0", lut)],
+        [
+            (b"desc", _description("ripen test CMYK")),
+            (b"wtpt", _xyz(*_D50)),
+            (b"A2B0", lut),
+        ],
+    )
+
+
+def wide_rgb_profile() -> bytes:
+    """An ICC v2 RGB profile with Display P3's primaries, the gamut phones shoot in.
+
+    Numbers stored in it mean more saturated colours than the same numbers in
+    sRGB, so a correct conversion raises red and lowers blue in an orange.
+    """
+    gamma = b"curv" + bytes(4) + struct.pack(">IH", 1, round(2.2 * 256))
+    return _icc(
+        b"mntr",
+        b"RGB ",
+        b"XYZ ",
+        [
+            (b"desc", _description(WIDE_PROFILE_NAME)),
+            (b"wtpt", _xyz(*_D50)),
+            (b"rXYZ", _xyz(0.5151, 0.2412, -0.0011)),
+            (b"gXYZ", _xyz(0.2920, 0.6922, 0.0419)),
+            (b"bXYZ", _xyz(0.1571, 0.0666, 0.7841)),
+            (b"rTRC", gamma),
+            (b"gTRC", gamma),
+            (b"bTRC", gamma),
+        ],
+    )
+
+
+_D50 = (0.9642, 1.0, 0.8249)
+
+
+def _xyz(x: float, y: float, z: float) -> bytes:
+    return b"XYZ " + bytes(4) + _s15f16(x) + _s15f16(y) + _s15f16(z)
+
+
+def _description(text: str) -> bytes:
+    """A v2 textDescriptionType holding ``text`` in ASCII, with no translations."""
+    ascii_text = text.encode("ascii") + b"\0"
+    return (
+        b"desc"
+        + bytes(4)
+        + struct.pack(">I", len(ascii_text))
+        + ascii_text
+        + bytes(4 + 4 + 2 + 1 + 67)
     )
 
 
@@ -433,9 +481,7 @@ def _icc(
         + bytes(12)
         + b"acsp"
         + bytes(4 + 4 + 4 + 4 + 8 + 4)
-        + _s15f16(0.9642)
-        + _s15f16(1.0)
-        + _s15f16(0.8249)
+        + b"".join(_s15f16(value) for value in _D50)
         + bytes(4 + 16 + 28)
     )
     return header + struct.pack(">I", len(tags)) + entries + body
