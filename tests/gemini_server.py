@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import random
 import socket
 import threading
 from collections import deque
@@ -29,6 +30,11 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from core.backends.base import GenerationRequest, GenerationResult, Turn
+from core.backends.gemini import GeminiBackend
+from core.blobs import Blobs
+from core.cancel import CancelToken, Progress
+from core.config import Config, load_config
 from tests.conftest import sample
 
 FAKE_KEY = "AIzaSy-ripen-FAKE-test-key-7f3c9d2e1b"
@@ -51,10 +57,10 @@ DEFAULT_USAGE: dict[str, Any] = {
 }
 
 
-def png_bytes(image: Image.Image) -> bytes:
+def png_bytes(image: Image.Image, compress_level: int = 6) -> bytes:
     """An image encoded as PNG, the way the service sends its results."""
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
+    image.save(buffer, format="PNG", compress_level=compress_level)
     return buffer.getvalue()
 
 
@@ -72,9 +78,13 @@ def astronaut_png(size: int = 256) -> bytes:
 
 @cache
 def photo_png(width: int, height: int, name: str = "coffee") -> bytes:
-    """A real photograph resized to exactly ``width`` x ``height``, as PNG."""
+    """A real photograph resized to exactly ``width`` x ``height``, as PNG.
+
+    Compressed lightly, which is quick and gives files about as large as the
+    service's own (4.4 MB at 2048 x 2048).
+    """
     image = sample(name).resize((width, height), Image.Resampling.BICUBIC)
-    return png_bytes(image)
+    return png_bytes(image, compress_level=1)
 
 
 def b64(data: bytes) -> str:
@@ -374,7 +384,9 @@ class GeminiServer:
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, args=(0.02,), daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -464,6 +476,16 @@ class _NetworkFence:
 @pytest.fixture
 def gemini_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[GeminiServer]:
     """A running loopback Gemini server, with the backend's env pointed at it."""
+    yield from serve(monkeypatch)
+
+
+def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[GeminiServer]:
+    """The body of :func:`gemini_server`, for test modules that define their own.
+
+    The server runs on 127.0.0.1, ``RIPEN_GEMINI_BASE_URL`` and a fake
+    ``GEMINI_API_KEY`` point at it, and after the test every request it recorded is
+    checked to have been addressed to it, and nothing tried to leave the loopback.
+    """
     fence = _NetworkFence()
     real_getaddrinfo = socket.getaddrinfo
     real_connect = socket.socket.connect
@@ -499,3 +521,100 @@ def gemini_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[GeminiServer]:
     host = server.url.removeprefix("http://")
     for request in server.requests:
         assert request.headers.get("host") == host, request.headers
+
+
+# --- driving the backend the way the engine does ----------------------------------
+
+
+def fast_config(**gemini: Any) -> Config:
+    """The config a user would load, tuned for fast tests: short timeout and waits.
+
+    The base URL comes from ``RIPEN_GEMINI_BASE_URL``, which the fixture sets, so the
+    backend reaches the loopback server the same way a user's proxy setting would.
+    """
+    config = load_config()
+    config.gemini.timeout = 5.0
+    config.gemini.max_retry_wait = 3.0
+    config.gemini.max_retries = 3
+    for name, value in gemini.items():
+        setattr(config.gemini, name, value)
+    return config
+
+
+def make_backend(**gemini: Any) -> GeminiBackend:
+    """A backend with quick, predictable backoff (0.05 s first step, seeded jitter)."""
+    return GeminiBackend(
+        fast_config(**gemini), first_backoff=0.05, rng=random.Random(7)
+    )
+
+
+class Reports(list[Progress]):
+    """A progress callback that keeps every report."""
+
+    def __call__(self, report: Progress) -> None:
+        self.append(report)
+
+
+class Branch:
+    """Stands in for the engine: keeps rounds as Turns and hands over their path.
+
+    Each round's model turn goes through ``json.dumps``/``json.loads`` as it would
+    through the database, and its image is stored in the blob store as the engine
+    stores a PNG it received: byte for byte.
+    """
+
+    def __init__(self, backend: GeminiBackend, blobs: Blobs) -> None:
+        self.backend = backend
+        self.blobs = blobs
+
+    def run(
+        self,
+        instruction: str,
+        after: tuple[Turn, ...] = (),
+        *,
+        mode: str = "refine",
+        **fields: Any,
+    ) -> tuple[GenerationResult, tuple[Turn, ...]]:
+        """One round after the path ``after``; returns the result and the new path."""
+        if not after and mode == "refine":
+            mode = "generate"
+        request = GenerationRequest(
+            mode=mode,  # type: ignore[arg-type]
+            instruction=instruction,
+            history=after,
+            **fields,
+        )
+        result = self.backend.generate(request, self.blobs, Reports(), CancelToken())
+        assert isinstance(result.image, bytes)
+        sha = self.blobs.put_bytes(result.image)
+        turn = Turn(
+            round_id=f"r{len(after) + 1}-{sha[:6]}",
+            number=len(after) + 1,
+            mode=request.mode,
+            instruction=instruction,
+            quality=request.quality,
+            backend="gemini",
+            model=result.model,
+            region=request.region,
+            image=self.blobs.path(sha),
+            image_sha=sha,
+            model_turn=json.loads(json.dumps(result.model_turn)),
+        )
+        return result, (*after, turn)
+
+    def local_turn(self, after: tuple[Turn, ...], instruction: str) -> tuple[Turn, ...]:
+        """A round the ``local`` backend made: an image and no model turn."""
+        sha = self.blobs.put_bytes(astronaut_png())
+        turn = Turn(
+            round_id=f"local{len(after) + 1}",
+            number=len(after) + 1,
+            mode="refine",
+            instruction=instruction,
+            quality="common",
+            backend="local",
+            model="pillow",
+            region=None,
+            image=self.blobs.path(sha),
+            image_sha=sha,
+        )
+        return (*after, turn)

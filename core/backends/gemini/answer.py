@@ -1,5 +1,10 @@
 """Reading a ``generateContent`` answer: the image, the words, or why there is none.
 
+The backend asks the SDK for the raw response body and reads the JSON itself. That
+keeps every part exactly as the service sent it (the SDK's parsed objects drop the
+candidate's ``finishMessage`` and turn finish reasons it does not know into warnings
+on the terminal), and lets a bad base64 string be reported as what it is.
+
 An answer can hold a finished image, interim *thought* images the model sketched on
 the way (never the result), text, nothing at all with a finish reason saying why, or
 no candidate and a prompt-feedback block. :func:`read_answer` accepts only a decoded,
@@ -9,8 +14,10 @@ error the user should see, keeping the service's own reason and message.
 
 from __future__ import annotations
 
-import enum
+import base64
+import binascii
 import io
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,39 +46,62 @@ BLOCK_REASONS = frozenset(
 FINISHED = frozenset({"STOP", "MAX_TOKENS", "FINISH_REASON_UNSPECIFIED", ""})
 """Finish reasons under which an image in the answer is the result."""
 
+Part = dict[str, Any]
+
 
 @dataclass
 class Answer:
     """A successful answer: every part as received and the result image among them."""
 
-    parts: list[types.Part]
+    parts: list[Part]
+    data: list[bytes | None]  # each part's decoded inline bytes, if it has any
     image_index: int
-    image: bytes
     mime: str
     width: int
     height: int
     text: str
     finish_reason: str
 
+    @property
+    def image(self) -> bytes:
+        data = self.data[self.image_index]
+        assert data is not None
+        return data
 
-def read_answer(response: types.GenerateContentResponse) -> Answer:
-    """The result image of ``response``, or the typed error explaining its absence."""
-    if not response.candidates:
-        feedback = response.prompt_feedback
-        reason = _raw(feedback.block_reason) if feedback else ""
+
+def parse_body(body: str | None) -> dict[str, Any]:
+    """The response JSON as a dict; anything else is a malformed answer."""
+    try:
+        payload = json.loads(body or "")
+    except json.JSONDecodeError:
+        raise GenerationError("Gemini's answer was not valid JSON.") from None
+    if not isinstance(payload, dict):
+        raise GenerationError("Gemini's answer was not a JSON object.")
+    return payload
+
+
+def read_answer(payload: dict[str, Any]) -> Answer:
+    """The result image of a response, or the typed error explaining its absence."""
+    candidates = payload.get("candidates") or []
+    if not candidates:
+        feedback = payload.get("promptFeedback") or {}
+        reason = str(feedback.get("blockReason") or "")
         if reason:
-            message = (feedback.block_reason_message or "") if feedback else ""
+            message = str(feedback.get("blockReasonMessage") or "")
             raise Blocked(
                 _blocked_text("refused the prompt", reason, message), reason=reason
             )
         raise GenerationError("Gemini answered with no candidate and gave no reason.")
 
-    candidate = response.candidates[0]
-    reason = _raw(candidate.finish_reason)
-    finish_message = candidate.finish_message or ""
-    parts = list(candidate.content.parts or []) if candidate.content else []
+    candidate = candidates[0]
+    reason = str(candidate.get("finishReason") or "")
+    finish_message = str(candidate.get("finishMessage") or "")
+    content = candidate.get("content") or {}
+    parts: list[Part] = [p for p in content.get("parts") or [] if isinstance(p, dict)]
     text = "\n".join(
-        part.text for part in parts if part.text and not part.thought
+        str(part["text"])
+        for part in parts
+        if part.get("text") and not part.get("thought")
     ).strip()
 
     if reason in BLOCK_REASONS:
@@ -84,21 +114,20 @@ def read_answer(response: types.GenerateContentResponse) -> Answer:
         detail = f": {finish_message}" if finish_message else "."
         raise GenerationError(f"Gemini stopped for {what}, {reason}{detail}")
 
+    data = [_inline_bytes(part) for part in parts]
     index = _result_index(parts)
     if index is None:
         if text:
             raise NoImage(f"The model answered with text only: {text}", text=text)
         raise NoImage("The model answered with neither an image nor any text.")
 
-    blob = parts[index].inline_data
-    assert blob is not None
-    data = blob.data or b""
-    width, height = _decoded_size(data)
+    image = data[index] or b""
+    width, height = _decoded_size(image)
     return Answer(
         parts=parts,
+        data=data,
         image_index=index,
-        image=data,
-        mime=blob.mime_type or "image/png",
+        mime=str(parts[index]["inlineData"].get("mimeType") or "image/png"),
         width=width,
         height=height,
         text=text,
@@ -106,14 +135,33 @@ def read_answer(response: types.GenerateContentResponse) -> Answer:
     )
 
 
-def _result_index(parts: list[types.Part]) -> int | None:
+def decode_base64(text: Any) -> bytes:
+    """Bytes from the service's base64 (standard or URL-safe alphabet), strictly."""
+    if not isinstance(text, str):
+        raise malformed("bad base64")
+    try:
+        if "-" in text or "_" in text:
+            return base64.urlsafe_b64decode(text.encode("ascii"))
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        raise malformed("bad base64") from None
+
+
+def _inline_bytes(part: Part) -> bytes | None:
+    inline = part.get("inlineData")
+    if not isinstance(inline, dict):
+        return None
+    return decode_base64(inline.get("data", ""))
+
+
+def _result_index(parts: list[Part]) -> int | None:
     """The last non-thought image part: the answer's result."""
     found = None
     for index, part in enumerate(parts):
-        blob = part.inline_data
-        if part.thought or blob is None:
+        inline = part.get("inlineData")
+        if part.get("thought") or not isinstance(inline, dict):
             continue
-        if (blob.mime_type or "").startswith("image/"):
+        if str(inline.get("mimeType") or "").startswith("image/"):
             found = index
     return found
 
@@ -134,12 +182,3 @@ def _blocked_text(what: str, reason: str, message: str) -> str:
     if message.strip():
         text += f" {message.strip()}"
     return text
-
-
-def _raw(value: Any) -> str:
-    """The reason string as the service sent it, known to the SDK or not."""
-    if value is None:
-        return ""
-    if isinstance(value, enum.Enum):
-        return str(value.value)
-    return str(value)

@@ -24,7 +24,6 @@ import logging
 import math
 import os
 import random
-import warnings
 from typing import Any
 
 from google import genai
@@ -40,7 +39,7 @@ from core.backends.base import (
 from core.backends.gemini import capabilities as caps
 from core.backends.gemini import context as ctx
 from core.backends.gemini import turns
-from core.backends.gemini.answer import Answer, read_answer
+from core.backends.gemini.answer import Answer, parse_body, read_answer
 from core.backends.gemini.failures import (
     AUTH_HINT,
     Failure,
@@ -125,10 +124,13 @@ class GeminiBackend:
         response = self._send_with_retries(
             model, plan.contents, generation, progress, cancel, clock
         )
-        usage = usage_from(response.usage_metadata)
+        payload = parse_body(
+            response.sdk_http_response.body if response.sdk_http_response else None
+        )
+        usage = usage_from(payload.get("usageMetadata"))
         prices = prices_for(model, self.config.pricing)
         try:
-            answer = read_answer(response)
+            answer = read_answer(payload)
         except GenerationError as error:
             _attach_cost(error, usage, dollars(usage, prices, image_received=False))
             raise
@@ -245,7 +247,6 @@ class GeminiBackend:
         attempt: int,
     ) -> types.GenerateContentResponse:
         """One request, in a private event loop so that it can be abandoned at once."""
-        _silence_unknown_enum_warnings()
         loop = asyncio.new_event_loop()
         try:
             return loop.run_until_complete(
@@ -312,6 +313,7 @@ class GeminiBackend:
             retry_options=types.HttpRetryOptions(attempts=1),
         )
         if os.environ.get("GOOGLE_GENAI_USE_VERTEXAI", "").lower() in ("1", "true"):
+            # Vertex AI picks its own API version, project and location.
             try:
                 return genai.Client(http_options=options)
             except ValueError as exc:
@@ -319,6 +321,8 @@ class GeminiBackend:
         key = os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY")
         if not key or not key.strip():
             raise AuthError(f"No Gemini key is set. {AUTH_HINT}")
+        # Image settings and thought signatures live in the v1beta surface.
+        options.api_version = "v1beta"
         return genai.Client(api_key=key.strip(), http_options=options)
 
     # -- the result ---------------------------------------------------------------
@@ -348,7 +352,10 @@ class GeminiBackend:
                 f"Asked for aspect {request.aspect}, received "
                 f"{answer.width}x{answer.height}."
             )
-        reply = [turns.received_record(part, blobs) for part in answer.parts]
+        reply = [
+            turns.received_record(part, data, blobs)
+            for part, data in zip(answer.parts, answer.data, strict=True)
+        ]
         asked = {"aspect": request.aspect, "image_size": size}
         got = {"width": answer.width, "height": answer.height, "size": received}
         model_turn: dict[str, Any] = {
@@ -393,6 +400,8 @@ def _settings(
         else None,
         automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
         automatic_continuation=False,
+        # The raw body: ripen reads every part itself, exactly as it was sent.
+        should_return_http_response=True,
     )
     return wire, config
 
@@ -427,18 +436,3 @@ def _attach_cost(error: GenerationError, usage: Usage, usd: float | None) -> Non
     """Let the engine record what a failed call cost: tokens and any dollars."""
     setattr(error, "usage", usage)  # noqa: B010 - an attribute the engine may read
     setattr(error, "usd", usd)  # noqa: B010
-
-
-def _silence_unknown_enum_warnings() -> None:
-    """Keep the SDK's 'X is not a valid FinishReason' off the user's terminal.
-
-    An unknown finish reason is reported as a typed failure instead. The filter is
-    re-installed before each call because test runners and applications may reset
-    the warning filters in between.
-    """
-    warnings.filterwarnings(
-        "ignore",
-        message=r".* is not a valid [A-Za-z]+$",
-        category=UserWarning,
-        module=r"google\.genai\._common",
-    )

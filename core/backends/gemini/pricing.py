@@ -46,31 +46,31 @@ def prices_for(model: str, overrides: dict[str, dict[str, float]]) -> dict[str, 
 
 
 def usage_from(metadata: Any) -> Usage:
-    """Tokens by kind from a response's ``usage_metadata`` (None when not reported).
+    """Tokens by kind from a response's ``usageMetadata`` (None when not reported).
 
     ``output`` counts the text the model wrote and ``image`` the image it rendered.
     When the service gives no breakdown by modality, all output tokens are in
     ``output`` and ``image`` stays unknown.
     """
-    if metadata is None:
+    if not isinstance(metadata, dict):
         return Usage()
-    candidates = metadata.candidates_token_count
+    candidates = _count(metadata.get("candidatesTokenCount"))
     image: int | None = None
     output = candidates
-    details = metadata.candidates_tokens_details
-    if details:
+    details = metadata.get("candidatesTokensDetails")
+    if isinstance(details, list) and details:
         image = sum(
-            item.token_count or 0
+            _count(item.get("tokenCount")) or 0
             for item in details
-            if _modality(item.modality) == "IMAGE"
+            if isinstance(item, dict) and str(item.get("modality")).upper() == "IMAGE"
         )
         if candidates is not None:
             output = max(0, candidates - image)
     return Usage(
-        input=metadata.prompt_token_count,
+        input=_count(metadata.get("promptTokenCount")),
         output=output,
         image=image,
-        thoughts=metadata.thoughts_token_count,
+        thoughts=_count(metadata.get("thoughtsTokenCount")),
     )
 
 
@@ -95,5 +95,5 @@ def dollars(
     return round(total, 6)
 
 
-def _modality(value: Any) -> str:
-    return str(getattr(value, "value", value) or "").upper()
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -29,6 +29,7 @@ from google.genai import types
 from PIL import Image
 
 from core.backends.base import BlobStore
+from core.backends.gemini.answer import decode_base64
 from core.errors import BadRequest
 
 FORMAT = 1
@@ -71,21 +72,27 @@ def image_record(data: bytes, blobs: BlobStore) -> Record:
     return {"inline_data": {"mime_type": mime, "sha": blobs.put_bytes(data)}}
 
 
-def received_record(part: types.Part, blobs: BlobStore) -> Record:
-    """A part of the answer, kept whole: text, image, thought flag, signature."""
+def received_record(
+    part: dict[str, Any], data: bytes | None, blobs: BlobStore
+) -> Record:
+    """A part of the answer, kept whole: text, image, thought flag, signature.
+
+    ``part`` is the part's JSON as received and ``data`` its decoded inline bytes;
+    the signature is kept as standard base64 of the bytes the service sent.
+    """
     record: Record = {}
-    if part.text is not None:
-        record["text"] = part.text
-    if part.inline_data is not None:
-        blob = part.inline_data
+    if "text" in part:
+        record["text"] = part["text"]
+    if data is not None:
         record["inline_data"] = {
-            "mime_type": blob.mime_type,
-            "sha": blobs.put_bytes(blob.data or b""),
+            "mime_type": part["inlineData"].get("mimeType"),
+            "sha": blobs.put_bytes(data),
         }
-    if part.thought is not None:
-        record["thought"] = part.thought
-    if part.thought_signature is not None:
-        record["thought_signature"] = base64.b64encode(part.thought_signature).decode()
+    if "thought" in part:
+        record["thought"] = part["thought"]
+    if "thoughtSignature" in part:
+        signature = decode_base64(part["thoughtSignature"])
+        record["thought_signature"] = base64.b64encode(signature).decode()
     return record
 
 
