@@ -7,6 +7,7 @@ cure, keep within the configured wait, and never quote the API key.
 
 from __future__ import annotations
 
+import logging
 import time
 import warnings
 from collections.abc import Iterator
@@ -411,3 +412,17 @@ def test_slow_answer_times_out(gemini_server: GeminiServer, blobs: Blobs) -> Non
     assert time.monotonic() - started < 1.5
     assert "within 0.5 s (gemini.timeout" in error.message
     assert len(gemini_server.requests) == 1
+
+
+def test_key_never_reaches_a_log(
+    gemini_server: GeminiServer, blobs: Blobs, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    gemini_server.push(server_error(503), success(), unauthorised(401))
+
+    attempt(blobs)
+    failure(blobs, AuthError)
+
+    assert "gemini attempt 1 failed: unavailable" in caplog.text
+    assert FAKE_KEY not in caplog.text
+    assert FAKE_KEY[-12:] not in caplog.text

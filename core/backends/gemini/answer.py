@@ -167,11 +167,19 @@ def _result_index(parts: list[Part]) -> int | None:
 
 
 def _decoded_size(data: bytes) -> tuple[int, int]:
+    """The image's size, once it is known to be complete.
+
+    A PNG is checked chunk by chunk (every CRC, through to the end marker), which
+    catches a truncated file without decoding 2K pixels; other formats are decoded.
+    """
     if not data:
         raise malformed("empty image")
     try:
         with Image.open(io.BytesIO(data)) as image:
-            image.load()
+            if image.format == "PNG":
+                image.verify()
+            else:
+                image.load()
             return image.size
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         raise malformed("truncated or undecodable image") from None
