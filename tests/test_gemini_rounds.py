@@ -314,6 +314,24 @@ def test_a_local_round_is_folded_into_a_summary(
     assert result.model_turn["user"] == [{"text": "add steam"}]
 
 
+def test_a_round_whose_images_were_deleted_is_folded(
+    gemini_server: GeminiServer, branch: Branch, blobs: Blobs
+) -> None:
+    gemini_server.push(
+        thought_then_image(astronaut_png(), coffee_png(), sig=signature("one")),
+        success(),
+    )
+    _, path = branch.run("a cup of coffee", quality="ultra")
+    thought_sha = path[0].model_turn["reply"][1]["inline_data"]["sha"]
+    blobs.path(thought_sha).unlink()
+
+    result, _ = branch.run("add steam", path, quality="ultra")
+
+    assert result.context["folded"] == 1
+    parts = decoded(gemini_server.requests[1].json["contents"][0])
+    assert parts[1]["image"] == ("image/png", coffee_png())
+
+
 # --- what a round asks for ----------------------------------------------------------
 
 

@@ -181,7 +181,7 @@ class GeminiBackend:
                 )
             except GenerationError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - every SDK failure is classified
+            except Exception as exc:  # every SDK failure is classified below
                 failure = classify(exc, model=model, timeout=settings.timeout)
                 log.info(
                     "gemini attempt %d failed: %s (%s)",

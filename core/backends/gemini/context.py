@@ -17,9 +17,10 @@ decides how much is replayed verbatim:
 Whatever the policy, the request must fit ``gemini.request_budget_bytes``: the oldest
 verbatim rounds are folded first, one at a time, and the round's record says so.
 
-Rounds made by another backend (``local``) have no model turn to replay. They, and
-everything before them, are always folded: the summary names their instructions and
-the image that follows it is the latest folded round's result.
+Rounds made by another backend (``local``) have no model turn to replay, and a round
+whose stored images were since deleted cannot be replayed either. Such a round, and
+everything before it, is always folded: the summary names the instructions and the
+image that follows it is the latest folded round's result.
 """
 
 from __future__ import annotations
@@ -168,7 +169,7 @@ def plan_request(
     history = () if request.mode == "promote" else request.history
     replayable = 0
     for turn in reversed(history):
-        if not records.is_gemini_turn(turn.model_turn):
+        if not _replayable(turn, blobs):
             break
         replayable += 1
     wanted = replayable if policy.window is None else min(policy.window, replayable)
@@ -254,6 +255,19 @@ def _assemble(
         else:
             merged.append((role, list(parts)))
     return merged, adapted
+
+
+def _replayable(turn: Turn, blobs: BlobStore) -> bool:
+    """Whether a turn can be resent verbatim: ours, with all its images still kept."""
+    if not records.is_gemini_turn(turn.model_turn):
+        return False
+    stored = turn.model_turn
+    try:
+        for sha in records.shas_in(stored["user"] + stored["reply"]):
+            blobs.path(sha)
+    except NotFound:
+        return False
+    return True
 
 
 def _summary(folded: Sequence[Turn]) -> str:

@@ -77,13 +77,13 @@ def usage_from(metadata: Any) -> Usage:
 def dollars(
     usage: Usage, prices: dict[str, float], *, image_received: bool
 ) -> float | None:
-    """What a call cost, or None when the service did not report its usage.
+    """What a call cost, or None when the service did not report its output tokens.
 
     Without a breakdown by modality, an answer that carried an image is priced at the
     image output rate, since an image model's output is almost all image tokens.
     """
-    if usage.input is None and usage.output is None and usage.image is None:
-        return None
+    if usage.output is None and usage.image is None:
+        return None  # the output is most of the bill; without it the cost is unknown
     per_token = {kind: rate / 1_000_000 for kind, rate in prices.items()}
     output_rate = per_token["output"]
     if usage.image is None and image_received:
