@@ -417,7 +417,7 @@ class Engine:
         branch = self.path(parent.id)
         request = GenerationRequest(
             mode="promote",
-            instruction=f"Final render of round {parent.number}",
+            instruction="",
             quality="ultra",
             aspect=session.aspect,
             image_size=image_size,
@@ -430,6 +430,7 @@ class Engine:
             request,
             session_row=None,
             parent=parent,
+            label=f"Final render of round {parent.number}",
             progress=progress,
             cancel=cancel,
         )
@@ -628,10 +629,12 @@ class Engine:
         parent: Round | None,
         inputs: Sequence[dict[str, Any]] = (),
         extra_warnings: Sequence[dict[str, Any]] = (),
+        label: str | None = None,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
     ) -> Round:
         cancel = cancel or CancelToken()
+        instruction = label if label is not None else request.instruction
         report = progress or no_progress
         model = backend.model_for(request.quality)
         session_id = session_row["id"] if session_row else request.session_id
@@ -644,7 +647,14 @@ class Engine:
         except BaseException as exc:
             error = _as_generation_error(exc)
             error.attempt = self._record_attempt(
-                session_row, session_id, parent, request, backend.name, model, error
+                session_row,
+                session_id,
+                parent,
+                request,
+                backend.name,
+                model,
+                error,
+                instruction,
             )
             log.info("attempt %s failed: %s", error.attempt, error.kind)
             if isinstance(exc, SystemExit):
@@ -660,7 +670,7 @@ class Engine:
             "session": session_id,
             "parent": parent.id if parent else None,
             "mode": request.mode,
-            "instruction": request.instruction,
+            "instruction": instruction,
             "stage": stage,
             "quality": request.quality,
             "backend": backend.name,
@@ -709,7 +719,7 @@ class Engine:
                 {
                     "round": round_id,
                     "session": session_id,
-                    "instruction": request.instruction,
+                    "instruction": instruction,
                     "note": "",
                 },
             )
@@ -749,6 +759,7 @@ class Engine:
         backend: str,
         model: str,
         error: GenerationError,
+        instruction: str,
     ) -> str:
         attempt_id = new_id()
         saved = {
@@ -762,14 +773,14 @@ class Engine:
             "session": session_id,
             "parent": parent.id if parent else None,
             "mode": request.mode,
-            "instruction": request.instruction,
+            "instruction": instruction,
             "quality": request.quality,
             "backend": backend,
             "model": model,
             "region": request.region,
             "kind": error.kind,
             "message": redact(error.message),
-            "usd": getattr(error, "usd", None),
+            "usd": error.usd,
             "created": now_iso(),
             "request": dumps(saved),
         }

@@ -51,10 +51,16 @@ class BudgetExceeded(RipenError):
 
 
 class GenerationError(RipenError):
-    """A backend call that produced no round; the engine records it as an attempt."""
+    """A backend call that produced no round; the engine records it as an attempt.
+
+    When the service answered before failing, ``usage`` and ``usd`` say what it
+    reported, so the attempt can record the dollars (never credits).
+    """
 
     kind = "failed"
     title = "Generation failed"
+    usage: object | None = None
+    usd: float | None = None
 
 
 class NotUnderstood(GenerationError):

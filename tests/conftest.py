@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+pytest_plugins = ["tests.gemini_server"]
+
 _KEY_VARIABLES = (
     "GEMINI_API_KEY",
     "GOOGLE_API_KEY",

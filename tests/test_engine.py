@@ -238,7 +238,7 @@ def test_unknown_ids_and_bad_options_are_refused(
         engine.refine("zzzzzz", "brighten")
     base = engine.new_session("", [coffee_path], backend="local")
     with pytest.raises(BadInput, match="empty"):
-        engine.refine(base.id, "   \x1b[A  ")
+        engine.refine(base.id, "  \x00\x07 \t\n ")
     with pytest.raises(BadInput, match="Aspect ratio"):
         engine.new_session("a watch", aspect="7:5", backend="local")
     with pytest.raises(BadInput, match="three"):
