@@ -54,5 +54,5 @@ def setup_logging(log_path: os.PathLike[str] | str) -> None:
     root.setLevel(logging.INFO)
     # Libraries must not print warnings onto the user's terminal either.
     logging.captureWarnings(True)
-    for name in ("httpx", "httpcore", "google_genai", "google.genai"):
+    for name in ("httpx", "httpx2", "httpcore", "httpcore2", "google_genai"):
         logging.getLogger(name).setLevel(logging.WARNING)
