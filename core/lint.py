@@ -227,13 +227,13 @@ def _build_vocabulary() -> None:
         "version, round, step, original, base, previous, earlier, before, after, "
         "one, ones, also, then, extra, same, other, rest, thing, things, 's, up, "
         "down, full, fully, completely, totally, entirely, well, make sure, ensure, "
-        "stay, remain, sure, so that, both",
+        "stay, remain, sure, so that, both, soft",
         skip,
     )
     _define(
         "to, on, in, at, of, for, from, by, into, onto, across, over, under, near, "
         "around, behind, through, toward, towards, within, along, against, about, "
-        "between, beside, above, below, via, per",
+        "between, beside, above, below, via, per, with, using",
         _Lex(kind=_PREP),
     )
     _define("and, &, but, while, plus, whereas, or", _Lex(kind=_CONJ))
@@ -249,7 +249,8 @@ def _build_vocabulary() -> None:
     keep = _Lex(keep=True, verb=True)
     _define("keep, leave, preserve, maintain, retain, protect", keep, verbs=True)
     _define(
-        "unchanged, untouched, intact, as is, as it is, as they are, alone, the same",
+        "unchanged, untouched, intact, as is, as it is, as they are, alone, the same, "
+        "nothing else",
         _Lex(keep=True),
     )
 
@@ -257,7 +258,8 @@ def _build_vocabulary() -> None:
     _define(
         "make, adjust, change, give, turn, set, apply, use, render, create, bring, "
         "let, do, get, go, put, have, alter, modify, update, edit, rework, redo, "
-        "work, restore, revert, return, match, convert, transform, finish",
+        "work, restore, revert, return, match, convert, transform, finish, lift, "
+        "open, show, reveal, hide",
         _Lex(verb=True),
         verbs=True,
     )
@@ -279,7 +281,7 @@ def _build_vocabulary() -> None:
     # Limiting words, which make a change targeted.
     _define(
         "only, solely, exclusively, focus on, focus only on, just the, limit, "
-        "restrict, confine, nothing else",
+        "restrict, confine",
         _Lex(targeted=True),
         verbs=True,
     )
@@ -321,7 +323,6 @@ def _build_vocabulary() -> None:
         "softer",
         _Lex(generic=True, sign=-1, fallback="sharpness", concrete=True),
     )
-    _define("soft", _Lex(generic=True, sign=-1, weak=True))
     _define(
         "add, introduce, include, insert, place",
         _Lex(verb=True, generic=True, sign=1, fallback="presence", concrete=True),
@@ -373,7 +374,7 @@ def _build_vocabulary() -> None:
         "off-center, off-centre, centered, centred, symmetrical, wider, tighter, "
         "closer, farther, further, distance, depth of field, depth-of-field, "
         "profile, silhouette placement, vertical, horizontal, landscape format, "
-        "portrait format, zoom in, zoom out, sideways",
+        "portrait format, zoom in, zoom out, sideways, camera, lens, focal length",
         comp,
         nouns=True,
     )
@@ -390,11 +391,11 @@ def _build_vocabulary() -> None:
     )
     _define(
         "left, leftward, leftwards",
-        _Lex(stage="composition", attr="horizontal", sign=-1, position=True),
+        _Lex(attr="horizontal", sign=-1, position=True),
     )
     _define(
         "right, rightward, rightwards",
-        _Lex(stage="composition", attr="horizontal", sign=1, position=True),
+        _Lex(attr="horizontal", sign=1, position=True),
     )
     _define(
         "upward, upwards, up",
@@ -431,7 +432,8 @@ def _build_vocabulary() -> None:
         "time of day, night, midday, noon, overcast, volumetric, god rays, rays, "
         "lens flare, flare, color cast, color temperature, catchlight, "
         "light source, direction of light, harsh, diffuse, diffused, luminous, "
-        "radiance, gloomy, specular, relight, silhouette, lamplight, candlelight",
+        "radiance, gloomy, specular, relight, silhouette, lamplight, candlelight, "
+        "fill, blacks, whites, midtones, black point, white point, tonal, tones",
         light,
         nouns=True,
     )
@@ -520,10 +522,15 @@ def _build_vocabulary() -> None:
         "pore, skin, hair, strand, eyelash, fabric, stitching, engraving, lettering, "
         "text, legible, legibility, intricate, fine, finer, material, facial feature, "
         "expression, catch light, iris, freckle, wrinkle, thread, weave, fiber, "
-        "retouch, smooth, smoother, crisp, crisper, clear, clearer, defined, "
+        "smoother, crisp, crisper, clear, clearer, defined, "
         "in focus, focus, edge, refraction, specular highlight, surface detail",
         detail,
         nouns=True,
+    )
+    _define(
+        "retouch, smooth, define, clarify, texturize, texturise",
+        _Lex(stage="details", concrete=True, verb=True),
+        verbs=True,
     )
     _define(
         "detail, details, detailed",
@@ -562,7 +569,7 @@ def _build_vocabulary() -> None:
         "banding, dust, spot, blemish, artifact, artefact, halo, fringing, "
         "clean up, cleanup, final polish, final touch, finishing touch, "
         "micro-adjustment, correction, polish, grade, tone mapping, dodge, burn, "
-        "color, metallic, metallics",
+        "color",
         polish,
         nouns=True,
     )
@@ -630,13 +637,15 @@ _REGION_NOUNS = frozenset(
     {"third", "half", "side", "corner", "quadrant", "part", "area", "edge", "region"}
 )
 _BLANK = _Lex()
+# Words that open a change without being part of it ("please", "also").
+_OPENERS = frozenset({"please", "also", "then", "now", "so", "and", "but", "plus"})
 _ADJECTIVES = frozenset(
-    {"subtle", "slight", "gentle", "small", "large", "big", "strong", "deep", "rich"}
+    {"subtle", "slight", "gentle", "soft", "small", "large", "big", "strong", "deep"}
 )
 
 _TOKEN = re.compile(
     r"(?P<bullet>^[ \t]*(?:[-*\u2022+]|\d{1,2}[.)])[ \t]+)"
-    r"|(?P<sep>[,;:.!?\n\u2022\u2014\u2013]| - )"
+    r"|(?P<sep>[,;:.!?\n\u2022\u2014\u2013]| - |(?<!\S)\d{1,2}\)(?=\s))"
     r"|(?P<word>[^\W_]+(?:['\u2019][^\W_]+)*(?:-[^\W_]+)*|&)",
     re.MULTILINE,
 )
@@ -793,7 +802,8 @@ def _clauses(text: str) -> list[_Clause]:
             pending = []
         signal = any(t.lex is not _BLANK and t.lex.kind == 0 for t in piece)
         has_verb = any(t.lex.verb for t in piece)
-        if heading and not has_verb:
+        # "Final polish:" or "Focus on the lower third:" scopes what follows.
+        if heading and (not has_verb or any(t.lex.targeted for t in piece)):
             pending = piece
             continue
         previous = clauses[-1] if clauses else None
@@ -808,6 +818,8 @@ def _clauses(text: str) -> list[_Clause]:
             continue
         if not signal and not any(t.lex is _BLANK and t.lemma != "#" for t in piece):
             continue
+        while len(piece) > 1 and piece[0].lemma in _OPENERS:
+            piece = piece[1:]
         clauses.append(_Clause(piece, piece[0].start, piece[-1].end))
     if pending:
         clauses.append(_Clause(pending, pending[0].start, pending[-1].end))
@@ -822,7 +834,7 @@ def _dangling_adjective(toks: list[_Tok]) -> bool:
         len(toks) >= 2
         and toks[-2].lemma in ("a", "an", "the")
         and (
-            toks[-1].lex.sign != 0
+            (toks[-1].lex.sign != 0 and not toks[-1].lex.position)
             or toks[-1].lex.vague
             or toks[-1].lemma in _ADJECTIVES
         )
@@ -845,7 +857,9 @@ def _read(clause: _Clause) -> None:
         if lex.kind == _GLOBAL:
             global_ = True
         if lex.stage:
-            scores[lex.stage] = scores.get(lex.stage, 0) + lex.weight
+            # A phrase ("colour correction") says more than a single word.
+            weight = lex.weight + (" " in tok.lemma)
+            scores[lex.stage] = scores.get(lex.stage, 0) + weight
         move = move or lex.move
         vague = vague or lex.vague
         concrete = concrete or lex.concrete
@@ -868,6 +882,8 @@ def _read(clause: _Clause) -> None:
 
     effects = _effects(toks, move, objects)
     clause.effects = effects
+    if any(e.attr in _LOOSE_ATTRS for e in effects):
+        scores["composition"] = scores.get("composition", 0) + 1
     if any(e.attr == "presence" for e in effects) and objects:
         concrete = True
         if not scores:
@@ -898,6 +914,8 @@ def _effects(toks: list[_Tok], move: bool, objects: list[str]) -> tuple[_Effect,
                 generic = None
             continue
         if lex.generic and not lex.attr:
+            if generic is not None and not generic_used:
+                bound.add(id(generic))  # "add more texture": one direction, said twice
             generic = tok
             generic_used = False
             continue
@@ -1181,7 +1199,7 @@ def _vague(clauses: Sequence[_Clause], text: str) -> list[LintWarning]:
             _warn(
                 "vague",
                 "Names no attribute or element to change, so the model has to guess "
-                "what 'better' means.",
+                "what is meant.",
                 change.start,
                 change.end,
                 "Say what should change and where, e.g. "
