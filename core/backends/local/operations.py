@@ -116,29 +116,57 @@ def cast(image: Image.Image, clause: Clause) -> tuple[Image.Image, str]:
     return out, f"{colour} cast {_pct(a)[1:]}"
 
 
-def _shadow_weight(x: float) -> float:
-    """Peaks at 1 a third of the way up the tonal range, zero at black and white."""
-    return 6.75 * x * (1 - x) ** 2
+def shadow_curve(a: float) -> Callable[[float], float]:
+    """The tone curve for "lift" (a > 0) or "deepen" (a < 0) the shadows.
+
+    Lifting adds a bump that peaks at a fifth of the tonal range and fades out by
+    the highlights; deepening scales dark tones down towards black. Black stays
+    black and white stays white, and the curve never folds back on itself.
+    """
+    if a >= 0:
+        lift = a * 0.2 / 0.08192  # x(1-x)^4 peaks at 0.08192, at x = 0.2
+        return lambda x: x + lift * x * (1 - x) ** 4
+    depth = min(0.95, 2 * -a)
+    return lambda x: x * (1 - depth * (1 - x) ** 3)
 
 
-_TONE_SCALE = 0.2
+def highlight_curve(a: float) -> Callable[[float], float]:
+    """Boost (a > 0) or recover (a < 0) the highlights: the shadow curve mirrored."""
+    mirrored = shadow_curve(-a)
+    return lambda x: 1 - mirrored(1 - x)
 
 
 def shadows(image: Image.Image, clause: Clause) -> tuple[Image.Image, str]:
     a = clause.amount
-    table = _lut(lambda x: x + a * _TONE_SCALE * _shadow_weight(x))
     word = "lifted" if a >= 0 else "deepened"
+    table = _lut(shadow_curve(a))
     return image.point(table * 3), f"shadows {word} {_pct(abs(a))[1:]}"
 
 
 def highlights(image: Image.Image, clause: Clause) -> tuple[Image.Image, str]:
     a = clause.amount
-    table = _lut(lambda x: x + a * _TONE_SCALE * _shadow_weight(1 - x))
     word = "boosted" if a >= 0 else "recovered"
     label = f"highlights {word} {_pct(abs(a))[1:]}"
     if "why" in clause.params:
         label += f" ({clause.params['why']})"
-    return image.point(table * 3), label
+    return image.point(_lut(highlight_curve(a)) * 3), label
+
+
+def _shadow_level(c: float) -> Callable[[float], float]:
+    """A curve that moves the whole dark end, black included, for ``restore``."""
+    if c >= 0:
+        return lambda x: x + c * (1 - x) ** 2
+    return lambda x: x * (1 + 2 * c * (1 - x) ** 2)
+
+
+def shadow_level(image: Image.Image, clause: Clause) -> tuple[Image.Image, str]:
+    return image.point(_lut(_shadow_level(clause.amount)) * 3), "shadow level"
+
+
+def highlight_level(image: Image.Image, clause: Clause) -> tuple[Image.Image, str]:
+    mirrored = _shadow_level(-clause.amount)
+    table = _lut(lambda x: 1 - mirrored(1 - x))
+    return image.point(table * 3), "highlight level"
 
 
 def monochrome(image: Image.Image, clause: Clause) -> tuple[Image.Image, str]:
@@ -457,10 +485,10 @@ def subject_centre(image: Image.Image) -> tuple[float, float]:
     small.thumbnail((128, 128), Image.Resampling.BILINEAR)
     edges = small.filter(ImageFilter.FIND_EDGES).point(_lut(lambda x: x * x))
     width, height = edges.size
-    columns = list(edges.resize((width, 1), Image.Resampling.BOX).getdata())
-    rows = list(edges.resize((1, height), Image.Resampling.BOX).getdata())
+    columns = list(edges.resize((width, 1), Image.Resampling.BOX).tobytes())
+    rows = list(edges.resize((1, height), Image.Resampling.BOX).tobytes())
 
-    def centroid(values: list[float]) -> float:
+    def centroid(values: list[int]) -> float:
         total = float(sum(values))
         if total <= 0:
             return 0.5
@@ -507,9 +535,9 @@ def _tail_mean(image: Image.Image, fraction: float, top: bool) -> float:
     taken = 0.0
     total = 0.0
     for level in levels:
-        count = min(histogram[level], want - taken)
-        if count <= 0:
+        if taken >= want:
             break
+        count = min(histogram[level], want - taken)
         taken += count
         total += count * level
     return total / max(1.0, taken)
@@ -543,8 +571,8 @@ _STAT_NAMES = {
 }
 Operation = Callable[[Image.Image, Clause], tuple[Image.Image, str]]
 _MATCHERS: dict[str, tuple[Operation, float, float]] = {
-    "shadows": (shadows, -0.65, 0.65),
-    "highlights": (highlights, -0.65, 0.65),
+    "shadows": (shadow_level, -0.45, 0.45),
+    "highlights": (highlight_level, -0.45, 0.45),
     "brightness": (brightness, -0.9, 3.0),
     "contrast": (contrast, -0.9, 3.0),
     "saturation": (saturation, -1.0, 3.0),

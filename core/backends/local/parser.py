@@ -776,11 +776,13 @@ def _detect_shift(t: str) -> tuple[str, float, dict[str, Any], bool] | None:
     if _TONAL_WORD.search(t):
         return None
     mentions = [m for m in _mentions(t) if m.region not in ("subject", "background")]
-    if mentions and _has(_PLACE_VERB, t):
+    # "to the left" is a direction; "to the lower right third" is a destination.
+    targets = [m for m in mentions if not m.region.endswith("-half")]
+    if targets and _has(_PLACE_VERB, t):
         # "move the subject to the lower right third": aim at that part of the frame.
         amount, exact = _strength("centre", t, 1.0)
-        return "centre", amount, {"target": mentions[0].region}, exact
-    blanked = _blank(t, mentions)
+        return "centre", amount, {"target": targets[0].region}, exact
+    blanked = _blank(t, targets)
     directions = _UP + "|" + _DOWN + "|" + _LEFT + "|" + _RIGHT
     verb = _has(_MOVE_VERB, blanked)
     if _has(_CENTRE, t) and not _has(directions, blanked):
@@ -997,6 +999,12 @@ _INHERITABLE_VERB = re.compile(
 )
 
 
+def _names_an_attribute(seg: _Segment) -> bool:
+    probe = _Segment("increase " + seg.text, seg.start, seg.end, seg.sentence)
+    outcome = _parse_segment(probe)
+    return outcome is not None and not isinstance(outcome, str)
+
+
 def _with_text(clause: Clause, original: str, start: int, end: int) -> Clause:
     text = " ".join(original[start:end].split())
     if len(text) > MAX_CLAUSE_TEXT:
@@ -1028,7 +1036,13 @@ def parse_instruction(text: str) -> Parsed:
         outcome = _parse_segment(seg)
         if outcome is None and previous is not None and previous_seg is not None:
             verb = _INHERITABLE_VERB.match(previous_seg.text)
-            if verb and seg.sentence == previous_seg.sentence:
+            # "increase contrast and saturation": the bare noun borrows the verb,
+            # but only a fragment that names something adjustable on its own.
+            if (
+                verb
+                and seg.sentence == previous_seg.sentence
+                and _names_an_attribute(seg)
+            ):
                 borrowed = _Segment(
                     verb.group(1) + " " + seg.text, seg.start, seg.end, seg.sentence
                 )

@@ -148,6 +148,8 @@ def canonical_region(text: str) -> str | None:
     if known != len(words) or len(size) > 1 or len(vertical) > 1 or len(horizontal) > 1:
         return None
     kind = size[0] if size else ""
+    if vertical and horizontal and middle:
+        return None
     if vertical and horizontal:
         return f"{vertical[0]}-{horizontal[0]}" if kind != "half" else None
     if vertical and middle:
