@@ -278,7 +278,10 @@ def plan_draft(prompt: str, size: tuple[int, int]) -> DraftPlan:
     if placed:
         region = canonical_region(placed.group(1))
         if region is not None:
-            centre, placement = _placement_centre(region), region.replace("-", " ")
+            placement = region.replace("-", " ")
+            if region.startswith(("upper-", "centre-", "lower-")):
+                placement += " third"
+            centre = _placement_centre(region)
     elif re.search(r"\b(?:centered|centred|in the middle)\b", text):
         placement = "centre"
     elif re.search(r"\brule of thirds\b", text):
@@ -412,8 +415,8 @@ def draw_draft(
         glow = _glow(plan.size, light_at, plan.scale * 0.9)
     else:
         light_at = _LIGHT_POSITIONS.get(plan.light_side, (0.05, 0.0))
-        glow = _glow(plan.size, light_at, 0.75)
-    strength = 0.7 if plan.dramatic else 0.45
+        glow = _glow(plan.size, light_at, 0.7)
+    strength = 0.55 if plan.dramatic else 0.4
     glow = glow.point([round(v * strength) for v in range(256)])
     # Screen blending brightens towards the light colour without greying out
     # the backdrop's own colour.
