@@ -1,0 +1,444 @@
+"""The workspace driven as a user drives it: keys in, screen and database checked.
+
+Every test runs the real app headless at 120x40 over a session of the scripted
+backend (see ``tests/tui_support.py``), presses keys with Pilot, and then asserts
+both what the screen shows and what ``engine.tree`` holds.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.text import Text
+from textual.events import Paste
+from textual.pilot import Pilot
+from textual.widgets import Static, TextArea
+from textual.widgets._toast import Toast
+
+from core.engine import Engine
+from core.models import Attempt
+from tests.tui_support import scripted_engine, settle, small_session, wait_until
+from tui.app import RipenApp
+from tui.screens.workspace import WorkspaceScreen
+from tui.widgets.preview import ImagePanel
+from tui.widgets.progress import ProgressLine
+from tui.widgets.prompt import LintingPrompt, PromptArea
+from tui.widgets.session_tree import SessionTree
+
+SIZE = (120, 40)
+
+
+@pytest.fixture
+def engine() -> Engine:
+    return scripted_engine()
+
+
+@pytest.fixture
+def session_id(engine: Engine, tmp_path: Path) -> str:
+    return small_session(engine, tmp_path).id
+
+
+def workspace(app: RipenApp) -> WorkspaceScreen:
+    screen = app.screen
+    assert isinstance(screen, WorkspaceScreen), type(screen).__name__
+    return screen
+
+
+def shown(widget: Static) -> str:
+    """The plain text a Static widget shows."""
+    return str(widget.content)
+
+
+def labels(app: RipenApp) -> dict[str, str]:
+    """Every tree line by the id of the round or attempt it shows."""
+    tree = workspace(app).query_one(SessionTree)
+    return {ident: str(node.label) for ident, node in tree.nodes.items()}
+
+
+def toasts(app: RipenApp) -> list[str]:
+    """The notifications on screen, title and message."""
+    return [str(toast.render()) for toast in app.screen.query(Toast)]
+
+
+async def type_into(pilot: Pilot[None], text: str) -> None:
+    """Type into the focused text box at once (Pilot spends 50 ms on each key)."""
+    focused = pilot.app.focused
+    assert isinstance(focused, TextArea), focused
+    focused.insert(text)
+    await pilot.pause()
+
+
+async def refine(pilot: Pilot[None], instruction: str) -> None:
+    """Type an instruction into the prompt and press Enter."""
+    await type_into(pilot, instruction)
+    await pilot.press("enter")
+
+
+async def test_opens_on_the_session_with_the_prompt_focused(
+    engine: Engine, session_id: str
+) -> None:
+    app = RipenApp(session=session_id, engine=engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        screen = workspace(app)
+        assert isinstance(app.focused, PromptArea)
+        tree = screen.query_one(SessionTree)
+        current = engine.session(session_id).current_round
+        assert len(tree.nodes) == len(engine.tree(session_id).rounds) == 3
+        assert tree.current == current
+        assert tree.selected is not None and tree.selected.id == current
+        assert labels(app)[current].startswith("● #3")
+        panel = screen.query_one(ImagePanel)
+        assert panel.problem == ""
+        assert panel.query_one(".image").display
+        assert "60/140 credits" in shown(screen.query_one("#meter", Static))
+        assert shown(screen.query_one("#prompt-status", Static)).startswith(
+            "Refine #3 · Common 20cr"
+        )
+
+
+async def test_typing_and_enter_makes_a_new_round(
+    engine: Engine, session_id: str
+) -> None:
+    app = RipenApp(session=session_id, engine=engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await refine(pilot, "Warm the light slightly")
+        screen = workspace(app)
+        await wait_until(pilot, lambda: screen.job is None)
+        await settle(pilot)
+        tree = engine.tree(session_id)
+        newest = tree.rounds[-1]
+        assert (newest.number, newest.instruction) == (4, "Warm the light slightly")
+        assert newest.parent == tree.rounds[-2].id
+        assert tree.session.current_round == newest.id
+        assert labels(app)[newest.id].startswith("● #4")
+        assert screen.query_one(LintingPrompt).text == ""
+        assert "80/140 credits" in shown(screen.query_one("#meter", Static))
+        assert screen.query_one(SessionTree).selected == newest
+
+
+async def test_pasted_text_keeps_its_lines_and_alt_enter_adds_one(
+    engine: Engine, session_id: str
+) -> None:
+    app = RipenApp(session=session_id, engine=engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        area = workspace(app).query_one(PromptArea)
+        # A terminal hands a paste to the app, which forwards it to the focus.
+        app.post_message(Paste("Brighten the cup\nand soften the shadows"))
+        await pilot.pause()
+        await pilot.press("alt+enter", *"kept")
+        assert area.text == "Brighten the cup\nand soften the shadows\nkept"
+        assert engine.tree(session_id).rounds[-1].number == 3  # nothing sent yet
+
+
+async def test_branch_from_an_earlier_round(engine: Engine, session_id: str) -> None:
+    app = RipenApp(session=session_id, engine=engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("tab", "k", "b")
+        assert isinstance(app.focused, PromptArea)
+        await refine(pilot, "A cooler alternative")
+        await wait_until(pilot, lambda: workspace(app).job is None)
+        await settle(pilot)
+        rounds = {r.number: r for r in engine.tree(session_id).rounds}
+        assert rounds[4].parent == rounds[2].id  # a sibling of #3: a branch
+        assert engine.session(session_id).current_round == rounds[4].id
+        node = workspace(app).query_one(SessionTree).nodes[rounds[4].id]
+        assert node.parent is not None and node.parent.data == rounds[2]
+
+
+async def test_ab_pair_then_compare_and_pick_the_winner(
+    engine: Engine, session_id: str
+) -> None:
+    app = RipenApp(session=session_id, engine=engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("tab", "a")
+        await pilot.pause()
+        await type_into(pilot, "Make it warmer")
+        await pilot.press("enter")
+        await type_into(pilot, "Make it cooler")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: len(engine.tree(session_id).rounds) == 5)
+        await wait_until(pilot, lambda: workspace(app).job is None)
+        await settle(pilot)
+        rounds = engine.tree(session_id).rounds
+        warm, cool = rounds[-2], rounds[-1]
+        assert {warm.instruction, cool.instruction} == {
+            "Make it warmer",
+            "Make it cooler",
+        }
+        assert warm.parent == cool.parent == rounds[2].id
+        assert any("A/B pair ready" in text for text in toasts(app))
+
+        await pilot.press("c")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "CompareScreen"
+        await pilot.press("right")
+        await settle(pilot)
+        winners = [r for r in engine.tree(session_id).rounds if r.winner]
+        assert [w.id for w in winners] == [workspace(app).pair[1]]  # type: ignore[index]
+        assert "✓" in labels(app)[winners[0].id]
+
+
+async def test_star_and_winner_keys(engine: Engine, session_id: str) -> None:
+    app = RipenApp(session=session_id, engine=engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("tab", "s")
+        await settle(pilot)
+        third = engine.tree(session_id).rounds[-1]
+        assert third.starred
+        assert "★" in labels(app)[third.id]
+        await pilot.press("s")
+        assert not engine.round(third.id).starred
+        await pilot.press("w")
+        await settle(pilot)
+        assert engine.round(third.id).winner
+        assert "✓" in labels(app)[third.id]
+
+
+async def test_escape_cancels_a_running_generation(
+    engine: Engine, session_id: str
+) -> None:
+    app = RipenApp(session=session_id, engine=engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await refine(pilot, "SLOW please")
+        screen = workspace(app)
+        progress = screen.query_one(ProgressLine)
+        await wait_until(pilot, lambda: progress.progress is not None)
+        assert progress.display
+        assert "Refining #3 · scripted-common" in shown(progress)
+        started = time.monotonic()
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: screen.job is None)
+        assert time.monotonic() - started < 1.0
+        await settle(pilot)
+        assert not progress.display
+        attempts = engine.tree(session_id).attempts
+        assert [a.kind for a in attempts] == ["cancelled"]
+        assert labels(app)[attempts[0].id] == "✗ cancelled: SLOW please"
+        assert len(engine.tree(session_id).rounds) == 3
+        assert engine.session_credits(session_id) == 60  # nothing charged
+        # The instruction stays, so the user can edit it and try again.
+        assert screen.query_one(LintingPrompt).text == "SLOW please"
+
+
+async def test_escape_without_a_generation_leaves_the_prompt(
+    engine: Engine, session_id: str
+) -> None:
+    app = RipenApp(session=session_id, engine=engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("escape")
+        assert isinstance(app.focused, SessionTree)
+        await pilot.press("i")
+        assert isinstance(app.focused, PromptArea)
+        await pilot.press("escape", "slash")
+        assert isinstance(app.focused, PromptArea)
+        assert workspace(app).query_one(LintingPrompt).text == ""
+
+
+async def test_a_blocked_round_notifies_and_shows_a_dimmed_attempt(
+    engine: Engine, session_id: str
+) -> None:
+    app = RipenApp(session=session_id, engine=engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await refine(pilot, "BLOCK this")
+        await wait_until(pilot, lambda: workspace(app).job is None)
+        await settle(pilot)
+        (attempt,) = engine.tree(session_id).attempts
+        assert attempt.kind == "blocked"
+        assert any(
+            text.startswith("Blocked by the service") and "[policy: SAFETY]" in text
+            for text in toasts(app)
+        )
+        tree = workspace(app).query_one(SessionTree)
+        node = tree.nodes[attempt.id]
+        assert str(node.label) == "✗ blocked: BLOCK this"
+        assert isinstance(node.label, Text) and node.label.style == "dim italic"
+        assert isinstance(tree.selected, Attempt)
+        # Enter on the attempt opens its full text.
+        await pilot.press("tab", "enter")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "ErrorDetails"
+        assert "The service would not make this image" in app.screen.text  # type: ignore[attr-defined]
+
+
+async def test_rate_limited_round_shows_its_countdown(
+    engine: Engine, session_id: str
+) -> None:
+    app = RipenApp(session=session_id, engine=engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await refine(pilot, "RATE limited round")
+        progress = workspace(app).query_one(ProgressLine)
+        await wait_until(pilot, lambda: progress.retry_left is not None)
+        await pilot.pause(0.3)
+        text = shown(progress)
+        assert "· Rate limited, retry in 30 s (attempt 2) ·" in text
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: workspace(app).job is None)
+        assert engine.tree(session_id).attempts[0].kind == "cancelled"
+
+
+async def test_quitting_during_a_generation_records_a_cancelled_attempt(
+    engine: Engine, session_id: str
+) -> None:
+    app = RipenApp(session=session_id, engine=engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await refine(pilot, "SLOW to quit")
+        await wait_until(pilot, lambda: bool(app.jobs))
+        started = time.monotonic()
+        await pilot.press("ctrl+q")
+        await wait_until(pilot, lambda: not app.is_running, seconds=3)
+    assert time.monotonic() - started < 2.0
+    assert [a.kind for a in engine.tree(session_id).attempts] == ["cancelled"]
+
+
+async def test_a_result_after_leaving_the_screen_is_still_saved(
+    engine: Engine, session_id: str
+) -> None:
+    app = RipenApp(session=session_id, engine=engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await refine(pilot, "DELAY then done")
+        await wait_until(pilot, lambda: bool(app.jobs))
+        app.pop_screen()
+        await pilot.pause()
+        await wait_until(pilot, lambda: not app.jobs)
+        await settle(pilot)
+        assert engine.tree(session_id).rounds[-1].instruction == "DELAY then done"
+        assert app.is_running
+
+
+async def test_the_tier_toggle_and_the_keep_clause(
+    engine: Engine, session_id: str
+) -> None:
+    app = RipenApp(session=session_id, engine=engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await type_into(pilot, "Sharpen the cup")
+        await pilot.press("tab", "u", "K")
+        screen = workspace(app)
+        assert isinstance(app.focused, PromptArea)
+        status = shown(screen.query_one("#prompt-status", Static))
+        assert "Ultra 40cr" in status
+        prompt = screen.query_one(LintingPrompt)
+        assert prompt.text == "Sharpen the cup. Keep everything else unchanged."
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: screen.job is None)
+        newest = engine.tree(session_id).rounds[-1]
+        assert (newest.quality, newest.credits) == ("ultra", 40)
+
+
+async def test_a_missing_image_shows_a_placeholder(
+    engine: Engine, session_id: str
+) -> None:
+    current = engine.round(engine.session(session_id).current_round or "")
+    current.image.unlink()
+    app = RipenApp(session=session_id, engine=engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        panel = workspace(app).query_one(ImagePanel)
+        assert not panel.query_one(".image").display
+        assert "The image file is missing" in panel.problem
+        assert str(current.image) in shown(panel.query_one(".placeholder", Static))
+
+
+async def test_previews_come_from_a_cached_small_copy(
+    engine: Engine, session_id: str
+) -> None:
+    app = RipenApp(session=session_id, engine=engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        current = engine.round(engine.session(session_id).current_round or "")
+        cached = app.previews.path_for(current.image_sha)
+        assert cached.exists()
+        assert cached.parent == engine.config.cache_dir / "previews"
+        widget: Any = workspace(app).query_one(ImagePanel).query_one(".image")
+        assert max(widget.image.size) <= app.previews.size
+
+
+async def test_keys_can_be_remapped_in_the_config_file(
+    ripen_home: Path, tmp_path: Path
+) -> None:
+    (ripen_home / "config.toml").write_text(
+        '[keys]\n"tree.star" = "x"\n"no.such" = "y"\n', encoding="utf-8"
+    )
+    engine = scripted_engine()
+    session_id = small_session(engine, tmp_path).id
+    app = RipenApp(session=session_id, engine=engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        assert any("'no.such': no binding has this id" in t for t in toasts(app))
+        await pilot.press("tab", "s")
+        current = engine.session(session_id).current_round or ""
+        assert not engine.round(current).starred
+        await pilot.press("x")
+        assert engine.round(current).starred
+
+
+async def test_help_lists_every_key_with_remaps(
+    ripen_home: Path, tmp_path: Path
+) -> None:
+    (ripen_home / "config.toml").write_text(
+        '[keys]\n"tree.branch" = "B"\n', encoding="utf-8"
+    )
+    engine = scripted_engine()
+    session_id = small_session(engine, tmp_path).id
+    app = RipenApp(session=session_id, engine=engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("f1")
+        await pilot.pause()
+        from tui.screens.help import HelpScreen, key_rows
+
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        rows = {
+            row.binding_id: row
+            for _title, group in key_rows(app, help_screen.target)
+            for row in group
+        }
+        assert rows["tree.branch"].keys == "B"
+        assert (
+            rows["prompt.refine"].keys == "⏎" or rows["prompt.refine"].keys == "enter"
+        )
+        from tui.keys import own_binding_ids
+
+        assert own_binding_ids() - {"error.close", "error.copy", "help.close"} <= set(
+            rows
+        )
+
+
+async def test_a_missing_session_opens_the_sessions_list(engine: Engine) -> None:
+    app = RipenApp(session="no-such-session", engine=engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        assert type(app.screen).__name__ == "SessionsScreen"
+        assert any(text.startswith("Not found") for text in toasts(app))
+
+
+async def test_the_palette_runs_workspace_commands(
+    engine: Engine, session_id: str
+) -> None:
+    app = RipenApp(session=session_id, engine=engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"round: star")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(pilot)
+        current = engine.session(session_id).current_round or ""
+        assert engine.round(current).starred

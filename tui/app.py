@@ -1,0 +1,196 @@
+"""The app shell: which screen opens, how keys are mapped, how the app quits.
+
+Everything else lives in screens and widgets. ``run_app`` is what ``ripen``,
+``ripen --last`` and ``ripen demo`` call; it decides how previews are drawn before
+Textual takes the terminal (see :mod:`tui.renderer`), which is why screens are
+imported only once the app runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from typing import TYPE_CHECKING, ClassVar
+
+from textual.app import App
+from textual.binding import BindingType
+from textual.worker import Worker
+
+from core.engine import Engine
+from core.errors import NotFound, RipenError
+from tui.commands import RipenCommands
+from tui.errors import handle_worker_state, show_error
+from tui.keys import APP_BINDINGS, binding_ids, load_keymap, own_binding_ids
+from tui.preview_cache import PREVIEW_SIZES, PreviewCache
+from tui.renderer import Renderer, choose_renderer, image_widget_class
+
+if TYPE_CHECKING:
+    from tui.screens.workspace import Job
+
+log = logging.getLogger("ripen.tui")
+
+QUIT_WAIT_SECONDS = 1.5
+
+
+class RipenApp(App[None]):
+    """ripen's interface over one engine (one data folder)."""
+
+    TITLE = "ripen"
+    CSS_PATH = "app.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = APP_BINDINGS
+    COMMANDS = App.COMMANDS | {RipenCommands}
+
+    def __init__(
+        self,
+        *,
+        session: str | None = None,
+        last: bool = False,
+        engine: Engine | None = None,
+        images: str | None = None,
+        renderer: Renderer | None = None,
+    ) -> None:
+        """Open ``session``, the last session, or the sessions list.
+
+        ``renderer`` is the outcome of :func:`~tui.renderer.choose_renderer`; without
+        it the app draws with ``images`` if that names a renderer, else half-cells,
+        and never queries the terminal (tests build the app this way).
+        """
+        super().__init__()
+        self.engine = engine or Engine()
+        if renderer is None:
+            name = images if images and images != "auto" else "halfcell"
+            renderer = Renderer(name)
+        self.renderer = renderer
+        self.image_class = image_widget_class(renderer)
+        self.previews = PreviewCache(
+            self.engine.config.cache_dir / "previews",
+            PREVIEW_SIZES.get(renderer.name, PREVIEW_SIZES["halfcell"]),
+        )
+        # The other screens read the renderer from the config they share.
+        self.engine.config.images = renderer.name
+        self.start_session = session
+        self.start_last = last
+        self.jobs: dict[int, Job] = {}
+
+    def on_mount(self) -> None:
+        keymap, problems = load_keymap(self.engine.config.keys, known_binding_ids())
+        self.set_keymap(keymap)
+        for problem in problems:
+            self.notify(
+                f"config.toml [keys] {problem.binding_id!r}: {problem.message}.",
+                title="Key not remapped",
+                severity="warning",
+                markup=False,
+            )
+        if self.renderer.hint:
+            self.notify(self.renderer.hint, timeout=6, markup=False)
+        self.open_first_screen()
+
+    def open_first_screen(self) -> None:
+        session = self.start_session
+        if session is None and self.start_last:
+            last = self.engine.last_session()
+            if last is None:
+                self.notify("There is no session yet; start one here.", timeout=4)
+            session = last.id if last else None
+        if session is None:
+            self.open_sessions()
+            return
+        try:
+            self.engine.session(session)
+        except NotFound as error:
+            show_error(self, error)
+            self.open_sessions()
+            return
+        self.open_workspace(session)
+
+    def open_workspace(self, session_id: str) -> None:
+        """Show a session's workspace, replacing the workspace already open."""
+        from tui.screens.workspace import WorkspaceScreen
+
+        screen = WorkspaceScreen(session_id)
+        if isinstance(self.screen, WorkspaceScreen):
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
+
+    def open_sessions(self) -> None:
+        """The sessions list; leaving it with no choice and nothing under it quits."""
+        from tui.screens.sessions import SessionsScreen
+        from tui.screens.workspace import WorkspaceScreen
+
+        def chosen(session_id: str | None) -> None:
+            if session_id:
+                self.open_workspace(session_id)
+            elif not isinstance(self.screen, WorkspaceScreen):
+                self.exit()
+
+        self.push_screen(SessionsScreen(self.engine), chosen)
+
+    def action_sessions(self) -> None:
+        self.open_sessions()
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    async def action_quit(self) -> None:
+        """Quit; a running generation is cancelled first and given a moment to be
+        recorded as a cancelled attempt."""
+        running = list(self.jobs.values())
+        for job in running:
+            job.cancel.cancel()
+        deadline = time.monotonic() + QUIT_WAIT_SECONDS
+        while any(not job.done.is_set() for job in running):
+            if time.monotonic() >= deadline:
+                log.warning(
+                    "quitting with %d generation(s) still running", len(running)
+                )
+                break
+            await asyncio.sleep(0.02)
+        self.exit()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        handle_worker_state(self, event.worker)
+
+    @property
+    def unfinished_jobs(self) -> int:
+        return sum(1 for job in self.jobs.values() if not job.done.is_set())
+
+
+def known_binding_ids() -> set[str]:
+    """Every binding id a ``[keys]`` table may remap, across all screens."""
+    ids = own_binding_ids()
+    try:
+        from tui.screens import compare, dialogs, new_session, sessions, templates
+    except ImportError:
+        return ids
+    tables = []
+    for module in (compare, dialogs, new_session, sessions, templates):
+        for value in vars(module).values():
+            bindings = getattr(value, "BINDINGS", None)
+            if isinstance(value, type) and isinstance(bindings, list):
+                tables.append(bindings)
+    return ids | binding_ids(tables)
+
+
+def run_app(
+    session: str | None = None, last: bool = False, images: str | None = None
+) -> None:
+    """Run the interface in this terminal: ``ripen``, ``--last``, ``ripen demo``."""
+    try:
+        engine = Engine()
+    except RipenError as error:
+        raise SystemExit(f"ripen: {error.message}") from None
+    renderer = choose_renderer(images or engine.config.images)
+    app = RipenApp(session=session, last=last, engine=engine, renderer=renderer)
+    app.run()
+    if app.unfinished_jobs:
+        # A backend that ignores cancelling would hold the process open in Python's
+        # exit handlers; the promise is to be gone within two seconds.
+        logging.shutdown()
+        os._exit(app.return_code or 0)

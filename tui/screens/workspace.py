@@ -1,0 +1,628 @@
+"""The workspace: one session's tree, the selected round and the prompt.
+
+This is where a session is refined. The tree on the left holds every round and
+failed attempt; the middle shows the round under the tree's cursor, as large as the
+panel allows, with its details; the prompt at the bottom refines the session's
+current round (the one marked ●). The credit meter sits on top.
+
+Generations run on worker threads (:meth:`WorkspaceScreen._generate`), one at a
+time per workspace; each has a :class:`~core.cancel.CancelToken` that Escape flips
+and a job number, so a late report from a cancelled job cannot touch the screen.
+Results come back as the past-tense messages of :mod:`tui.messages`. If the user has
+left the screen by then the message is dropped, which is harmless: the engine saved
+the round (or the attempt) before the worker returned.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Tree
+
+from core import library
+from core.cancel import CancelToken, Progress
+from core.errors import BadInput, NotFound, RipenError
+from core.lint import KEEP_CLAUSE, BudgetState
+from core.meter import meter, tier_credits
+from core.models import Attempt, Round
+from core.models import Tree as SessionRounds
+from tui.errors import ErrorDetails, attempt_text, show_error
+from tui.keys import WORKSPACE_BINDINGS
+from tui.messages import AttemptFailed, PairCompleted, ProgressReported, RoundCompleted
+from tui.widgets.meter import CreditMeter
+from tui.widgets.preview import ImagePanel
+from tui.widgets.progress import ProgressLine
+from tui.widgets.prompt import LintingPrompt, PromptArea
+from tui.widgets.round_details import TIERS, RoundDetails
+from tui.widgets.session_tree import SessionTree
+
+if TYPE_CHECKING:
+    from tui.app import RipenApp
+
+PREVIEW_DELAY = 0.04
+_job_numbers = itertools.count(1)
+
+
+@dataclass
+class Job:
+    """A generation in flight: what it is, how to stop it, whether it has ended."""
+
+    number: int
+    what: str
+    cancel: CancelToken = field(default_factory=CancelToken)
+    done: threading.Event = field(default_factory=threading.Event)
+    started: float = field(default_factory=time.monotonic)
+    instruction: str = ""
+    registry: dict[int, Job] = field(default_factory=dict)
+
+
+class WorkspaceScreen(Screen[None]):
+    """Refine one session round by round."""
+
+    BINDING_GROUP_TITLE = "Workspace"
+    BINDINGS: ClassVar[list[BindingType]] = WORKSPACE_BINDINGS
+    AUTO_FOCUS = "#prompt-input"
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__()
+        self.session_id = session_id
+        self.rounds: SessionRounds | None = None
+        self.quality = "common"
+        self.next_region: str | None = None
+        self.job: Job | None = None
+        self.branch: list[Round] = []
+        self.pair: tuple[str, str] | None = None
+        self._preview_timer: Any = None
+
+    @property
+    def ripen(self) -> RipenApp:
+        return cast("RipenApp", self.app)
+
+    # -- layout -------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        app = self.ripen
+        yield CreditMeter("", id="meter", markup=False)
+        with Horizontal(id="main"):
+            yield SessionTree(id="tree")
+            with Vertical(id="preview"):
+                yield ImagePanel(app.image_class, app.previews, id="image")
+                yield RoundDetails("", id="details", markup=False)
+        yield ProgressLine(id="progress")
+        yield LintingPrompt(id="prompt")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(ProgressLine).display = False
+        self.reload()
+
+    def on_unmount(self) -> None:
+        # Leaving the screen lets a generation finish and be saved; the app shutting
+        # down (however it was asked to) cancels it, so that exit never waits on it.
+        if self.job is not None and not self.app.is_running:
+            self.job.cancel.cancel()
+
+    # -- reading the session ------------------------------------------------------
+
+    @property
+    def session_tree(self) -> SessionTree:
+        return self.query_one(SessionTree)
+
+    @property
+    def prompt(self) -> LintingPrompt:
+        return self.query_one(LintingPrompt)
+
+    @property
+    def engine(self) -> Any:
+        return self.ripen.engine
+
+    def reload(self, cursor: str | None = None) -> None:
+        """Read the session again and redraw everything that depends on it."""
+        self.rounds = self.engine.tree(self.session_id)
+        session = self.rounds.session
+        self.sub_title = session.title
+        tree = self.session_tree
+        keep = cursor or (tree.selected.id if tree.selected is not None else None)
+        tree.show(self.rounds, keep)
+        self.refresh_context()
+        self.show_selected()
+
+    def refresh_context(self) -> None:
+        """Redraw what depends on the current round: meter, lint context, status."""
+        session = self.engine.session(self.session_id)
+        current = session.current_round
+        self.branch = self.engine.path(current) if current else []
+        self.query_one(CreditMeter).show(
+            meter(self.engine, self.session_id), session.title
+        )
+        cost = tier_credits(self.engine, session.backend, self.quality)
+        budget = BudgetState(
+            spent=session.credits, budget=session.budget, round_cost=cost
+        )
+        self.prompt.set_context(self.branch, self.quality, budget)
+        self.prompt.set_status(self.status_text(cost))
+
+    def status_text(self, cost: int) -> Text:
+        """The line above the prompt: what Enter will do."""
+        text = Text(no_wrap=True, overflow="ellipsis")
+        if self.branch:
+            current = self.branch[-1]
+            assert self.rounds is not None
+            has_children = any(r.parent == current.id for r in self.rounds.rounds)
+            verb = "Branch from" if has_children else "Refine"
+            text.append(f"{verb} #{current.number}", style="bold")
+        else:
+            text.append("No round yet", style="bold")
+        text.append(
+            f" · {TIERS[self.quality]} {cost}cr",
+            style="bold" if self.quality == "ultra" else "",
+        )
+        text.append(f" · region: {self.next_region or 'whole image'}")
+        hint = self.next_step_hint()
+        if hint:
+            text.append(f" · {hint}", style="dim")
+        return text
+
+    def next_step_hint(self) -> str:
+        """The active template's next step, if the session follows one."""
+        try:
+            applied = library.progress(self.engine, self.session_id)
+        except RipenError:
+            return ""
+        if applied is None:
+            return ""
+        if applied.next is None:
+            return f"template {applied.template} done"
+        step = applied.next
+        return f"next ({step.number}/{step.total}, {step.stage}): {step.goal}"
+
+    def show_selected(self) -> None:
+        """Show the round or attempt under the tree's cursor (debounced a little)."""
+        if self._preview_timer is not None:
+            self._preview_timer.stop()
+        self._preview_timer = self.set_timer(PREVIEW_DELAY, self._show_selected)
+
+    def _show_selected(self) -> None:
+        self._preview_timer = None
+        item = self.session_tree.selected
+        self.query_one(RoundDetails).show(item)
+        panel = self.query_one(ImagePanel)
+        if isinstance(item, Round):
+            panel.show(item.image_sha, item.image)
+        elif isinstance(item, Attempt):
+            panel.show(
+                None, None, "A failed attempt has no image.\nEnter shows its full text."
+            )
+        else:
+            panel.show(None, None, "No rounds yet.")
+
+    @on(Tree.NodeHighlighted, "#tree")
+    def _highlighted(self) -> None:
+        self.show_selected()
+
+    @on(Tree.NodeSelected, "#tree")
+    def _selected(self, event: Tree.NodeSelected[Any]) -> None:
+        event.stop()
+
+    # -- the prompt ---------------------------------------------------------------
+
+    @on(PromptArea.Submitted)
+    def _submitted(self, event: PromptArea.Submitted) -> None:
+        self.refine(event.text)
+
+    @on(PromptArea.SuggestionWanted)
+    def _suggestion(self) -> None:
+        if self.prompt.take_suggestion() is None:
+            self.notify("No suggestion to apply.", timeout=3)
+
+    def refine(self, instruction: str) -> None:
+        """Refine the current round (a branch if it already has children)."""
+        if not instruction.strip():
+            self.notify("Type an instruction first.", severity="warning", timeout=3)
+            return
+        if not self.branch:
+            self.notify("This session has no round to refine.", severity="warning")
+            return
+        if self.busy():
+            return
+        current = self.branch[-1]
+        quality, region = self.quality, self.next_region
+        job = self.start_job(f"Refining #{current.number}", instruction)
+        self._generate(
+            job,
+            lambda progress: self.engine.refine(
+                current.id,
+                instruction,
+                quality=quality,
+                region=region,
+                progress=progress,
+                cancel=job.cancel,
+            ),
+        )
+
+    # -- generations --------------------------------------------------------------
+
+    def busy(self) -> bool:
+        """Whether a generation runs; says so to the user when it does."""
+        if self.job is None:
+            return False
+        self.notify(
+            "A generation is running; wait for it or press Esc to cancel it.",
+            severity="warning",
+            timeout=3,
+        )
+        return True
+
+    def start_job(self, what: str, instruction: str = "") -> Job:
+        job = Job(next(_job_numbers), what, instruction=instruction)
+        job.registry = self.ripen.jobs
+        job.registry[job.number] = job
+        self.job = job
+        self.query_one(ProgressLine).start(what)
+        return job
+
+    def end_job(self, number: int) -> bool:
+        """Forget a job; False if it was not this screen's running job."""
+        if self.job is None or self.job.number != number:
+            return False
+        self.job = None
+        self.query_one(ProgressLine).stop()
+        return True
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="generation",
+        description="Generating a round",
+    )
+    def _generate(
+        self, job: Job, call: Callable[[Callable[[Progress], None]], Any]
+    ) -> None:
+        """Run one engine call on a thread and post what came of it."""
+
+        def progress(report: Progress) -> None:
+            self.post_message(ProgressReported(job.number, report))
+
+        try:
+            result = call(progress)
+        except RipenError as error:
+            self.post_message(AttemptFailed(job.number, error))
+        else:
+            if isinstance(result, list):
+                self.post_message(PairCompleted(job.number, result))
+            else:
+                self.post_message(RoundCompleted(job.number, result))
+        finally:
+            job.done.set()
+            job.registry.pop(job.number, None)
+
+    @on(ProgressReported)
+    def _progress(self, event: ProgressReported) -> None:
+        if self.job is not None and self.job.number == event.job:
+            self.query_one(ProgressLine).report(event.progress)
+
+    @on(RoundCompleted)
+    def _round_completed(self, event: RoundCompleted) -> None:
+        job = self.job
+        if not self.end_job(event.job):
+            return
+        r = event.round
+        if job is not None and job.instruction and self.prompt.text == job.instruction:
+            self.prompt.set_text("")
+        self.next_region = None
+        self.reload(cursor=r.id)
+        self.notify(f"Round #{r.number} saved.", timeout=3)
+
+    @on(PairCompleted)
+    def _pair_completed(self, event: PairCompleted) -> None:
+        if not self.end_job(event.job):
+            return
+        made = [r for r in event.results if isinstance(r, Round)]
+        for failure in event.results:
+            if isinstance(failure, RipenError):
+                show_error(self, failure)
+        self.reload(cursor=made[0].id if made else None)
+        if len(made) == 2:
+            self.pair = (made[0].id, made[1].id)
+            self.notify(
+                f"A/B pair ready: #{made[0].number} and #{made[1].number}. "
+                "c compares them.",
+                timeout=6,
+            )
+
+    @on(AttemptFailed)
+    def _attempt_failed(self, event: AttemptFailed) -> None:
+        if not self.end_job(event.job):
+            return
+        show_error(self, event.error)
+        self.reload(cursor=event.error.attempt)
+
+    # -- actions ------------------------------------------------------------------
+
+    def action_escape(self) -> None:
+        """Cancel the running generation; otherwise leave the prompt for the tree."""
+        if self.job is not None:
+            self.job.cancel.cancel()
+            self.query_one(ProgressLine).report(Progress("cancelling", "Cancelling…"))
+            return
+        if self.focused is self.prompt.area:
+            self.session_tree.focus()
+
+    def action_focus_prompt(self) -> None:
+        self.prompt.area.focus()
+
+    def selected_round(self, why: str) -> Round | None:
+        """The round under the cursor, or None after telling the user why not."""
+        item = self.session_tree.selected
+        if isinstance(item, Round):
+            return item
+        self.notify(f"Select a round to {why}.", severity="warning", timeout=3)
+        return None
+
+    def action_make_current(self) -> None:
+        item = self.session_tree.selected
+        if isinstance(item, Attempt):
+            self.app.push_screen(
+                ErrorDetails(
+                    f"Failed attempt: {item.kind.replace('_', ' ')}", attempt_text(item)
+                )
+            )
+            return
+        if isinstance(item, Round):
+            self.make_current(item)
+
+    def make_current(self, r: Round) -> None:
+        r = self.engine.restore(r.id)
+        self.session_tree.set_current(r)
+        self.refresh_context()
+
+    def action_branch(self) -> None:
+        r = self.selected_round("branch from")
+        if r is None:
+            return
+        self.make_current(r)
+        self.prompt.area.focus()
+        self.notify(f"The next instruction refines #{r.number}.", timeout=3)
+
+    def action_ab(self) -> None:
+        r = self.selected_round("test two alternatives of")
+        if r is None or self.busy():
+            return
+        from tui.screens.dialogs import ABDialog
+
+        def answered(pair: tuple[str, str] | None) -> None:
+            if pair is not None:
+                self.run_pair(r, pair)
+
+        self.app.push_screen(ABDialog(self.prompt.text.strip()), answered)
+
+    def run_pair(self, r: Round, pair: tuple[str, str]) -> None:
+        """Run two alternative refinements of ``r`` at the same time."""
+        if self.busy():
+            return
+        quality, region = self.quality, self.next_region
+        job = self.start_job(f"A/B pair from #{r.number}")
+        self._generate(
+            job,
+            lambda progress: self.engine.ab(
+                r.id,
+                list(pair),
+                quality=quality,
+                region=region,
+                cancel=job.cancel,
+                progress=progress,
+            ),
+        )
+
+    def action_compare(self) -> None:
+        pair = self.compare_pair()
+        if pair is None:
+            self.notify(
+                "Nothing to compare: select a round that has a sibling, or run an "
+                "A/B pair first.",
+                severity="warning",
+                timeout=4,
+            )
+            return
+        from tui.screens.compare import CompareScreen
+
+        def picked(winner: str | None) -> None:
+            if winner:
+                self.reload(cursor=winner)
+                self.make_current(self.engine.round(winner))
+
+        self.app.push_screen(CompareScreen(self.engine, *pair), picked)
+
+    def compare_pair(self) -> tuple[str, str] | None:
+        """The last A/B pair if the cursor is on it, else the selected round and a
+        sibling, else the selected round and its parent."""
+        item = self.session_tree.selected
+        if not isinstance(item, Round):
+            return self.pair
+        if self.pair and item.id in self.pair:
+            return self.pair
+        assert self.rounds is not None
+        siblings = [
+            r for r in self.rounds.rounds if r.parent == item.parent and r.id != item.id
+        ]
+        if siblings:
+            return item.id, siblings[0].id
+        if item.parent:
+            return item.parent, item.id
+        return None
+
+    def action_winner(self) -> None:
+        r = self.selected_round("mark as the winner")
+        if r is None:
+            return
+        r = self.engine.mark_winner(r.id)
+        self.reload(cursor=r.id)
+        self.notify(
+            f"#{r.number} is the winner; refining continues from it.", timeout=3
+        )
+
+    def action_star(self) -> None:
+        r = self.selected_round("star")
+        if r is None:
+            return
+        r = self.engine.star(r.id)
+        self.session_tree.relabel(r)
+        self.query_one(RoundDetails).show(r)
+
+    def action_tier(self) -> None:
+        self.quality = "ultra" if self.quality == "common" else "common"
+        self.refresh_context()
+
+    def action_region(self) -> None:
+        from tui.screens.dialogs import RegionPicker
+
+        def picked(region: str | None) -> None:
+            if region is not None:
+                self.next_region = region or None
+                self.refresh_context()
+
+        self.app.push_screen(RegionPicker(), picked)
+
+    def action_keep(self) -> None:
+        text = self.prompt.text.rstrip()
+        if KEEP_CLAUSE.strip() not in text:
+            if text and text[-1] not in ".!?;":
+                text += "."
+            self.prompt.set_text((text + KEEP_CLAUSE).lstrip())
+        self.prompt.area.focus()
+
+    def action_promote(self) -> None:
+        r = self.selected_round("promote")
+        if r is None or self.busy():
+            return
+        from tui.screens.dialogs import ConfirmDialog
+
+        session = self.engine.session(self.session_id)
+        cost = tier_credits(self.engine, session.backend, "ultra")
+
+        def answered(yes: bool | None) -> None:
+            if not yes or self.busy():
+                return
+            job = self.start_job(f"Final render of #{r.number}")
+            self._generate(
+                job,
+                lambda progress: self.engine.promote(
+                    r.id, progress=progress, cancel=job.cancel
+                ),
+            )
+
+        self.app.push_screen(
+            ConfirmDialog(
+                f"Render the final image of #{r.number} on Ultra for {cost} credits?",
+                yes="Render",
+            ),
+            answered,
+        )
+
+    def action_retry(self) -> None:
+        item = self.session_tree.selected
+        if not isinstance(item, Attempt):
+            self.notify(
+                "Select a failed attempt to retry.", severity="warning", timeout=3
+            )
+            return
+        if self.busy():
+            return
+        job = self.start_job(f"Retrying {item.kind.replace('_', ' ')} attempt")
+        self._generate(
+            job,
+            lambda progress: self.engine.retry(
+                item.id, progress=progress, cancel=job.cancel
+            ),
+        )
+
+    def action_note(self) -> None:
+        r = self.selected_round("write a note on")
+        if r is None:
+            return
+        from tui.screens.dialogs import NoteEditor
+
+        def written(text: str | None) -> None:
+            if text is not None:
+                updated = self.engine.note(r.id, text)
+                self.session_tree.relabel(updated)
+                self.query_one(RoundDetails).show(updated)
+
+        self.app.push_screen(NoteEditor(r.note, title=f"Note on #{r.number}"), written)
+
+    def action_export(self) -> None:
+        r = self.selected_round("export")
+        if r is None:
+            return
+        from tui.screens.dialogs import ExportDialog, ExportRequest
+
+        def answered(request: ExportRequest | None) -> None:
+            if request is not None:
+                self._export(r.id, request.out_dir, request.format, request.force)
+
+        self.app.push_screen(ExportDialog(Path.cwd()), answered)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="export",
+        description="Exporting a round",
+    )
+    def _export(self, round_id: str, out: Path, fmt: str, force: bool) -> None:
+        from core.export import export
+
+        try:
+            written = export(self.engine, round_id, out, fmt=fmt, force=force)
+        except RipenError as error:
+            self.app.call_from_thread(show_error, self, error)
+            return
+        self.app.call_from_thread(
+            self.notify,
+            f"Exported {written.image.name} and its report to {out}",
+            title="Exported",
+            markup=False,
+        )
+
+    def action_templates(self) -> None:
+        from tui.screens.templates import TemplatesScreen
+
+        current = self.branch[-1].id if self.branch else ""
+
+        def closed(_: str | None) -> None:
+            self.refresh_context()
+
+        self.app.push_screen(
+            TemplatesScreen(self.engine, self.session_id, current), closed
+        )
+
+    def action_sessions(self) -> None:
+        self.ripen.open_sessions()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Keys that need a round are shown only when the session has one."""
+        if action in {"compare", "winner", "promote"} and not self.branch:
+            return None
+        return True
+
+
+def session_exists(engine: Any, session_id: str) -> bool:
+    """Whether ``session_id`` names a session in this data folder."""
+    try:
+        engine.session(session_id)
+    except (NotFound, BadInput):
+        return False
+    return True

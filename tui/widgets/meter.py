@@ -1,0 +1,54 @@
+"""The credit meter on top of the workspace: what was spent and what is coming.
+
+It shows :class:`core.meter.Meter` as one line: a bar, credits spent of the budget,
+the Common and Ultra round counts, dollars, and what the active template's remaining
+steps would add. The bar turns amber at 80% of the budget and red at 100%; the
+widget also carries the level as a CSS class so the stylesheet can mark the border.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from core.meter import Meter, format_usd
+
+BAR_CELLS = 20
+LEVEL_STYLES = {"ok": "green", "amber": "#ffb000", "red": "bold red"}
+
+
+def meter_bar(fraction: float, cells: int = BAR_CELLS) -> str:
+    """A bar of ``cells`` characters, full at 100% and never longer."""
+    filled = max(0, min(cells, round(fraction * cells)))
+    return "█" * filled + "░" * (cells - filled)
+
+
+def meter_text(m: Meter, title: str = "") -> Text:
+    """The meter as one line of text."""
+    style = LEVEL_STYLES[m.level]
+    text = Text(no_wrap=True, overflow="ellipsis")
+    if title:
+        text.append(title, style="bold")
+        text.append("  ")
+    text.append(meter_bar(m.fraction), style=style)
+    text.append(f" {m.spent}/{m.budget} credits", style=style)
+    if m.remaining < 0:
+        text.append(f" ({-m.remaining} over)", style=style)
+    text.append(f" · {m.common_rounds} Common · {m.ultra_rounds} Ultra")
+    text.append(f" · {format_usd(m.usd_known, m.usd_unknown_rounds)}")
+    if m.projection is not None:
+        p = m.projection
+        text.append(
+            f" · plan: {p.steps_left} steps, +{p.credits} → {m.projected_total}",
+            style="dim",
+        )
+    return text
+
+
+class CreditMeter(Static):
+    """One session's spending against its budget."""
+
+    def show(self, m: Meter, title: str = "") -> None:
+        self.update(meter_text(m, title))
+        for level in ("ok", "amber", "red"):
+            self.set_class(m.level == level, f"-{level}")

@@ -1,0 +1,97 @@
+"""A round's image in the terminal, as large as its panel allows.
+
+The image comes from :class:`~tui.preview_cache.PreviewCache`: a preview already
+decoded in memory is shown at once; any other is prepared on a worker thread while
+the panel says so. A missing or undecodable file shows a placeholder with the reason
+instead of an image, and nothing else changes. The renderer class (Kitty graphics,
+Sixel or half-cells) is chosen once by :mod:`tui.renderer` and passed in.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Container
+from textual.widgets import Static
+
+from tui.messages import LoadedPreview, PreviewLoaded
+from tui.preview_cache import PreviewCache, PreviewUnavailable
+
+
+class ImagePanel(Container):
+    """One image, centred, or a placeholder that says why there is none."""
+
+    def __init__(
+        self,
+        image_class: type[Any],
+        cache: PreviewCache,
+        *,
+        id: str | None = None,  # noqa: A002
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(id=id, classes=classes)
+        self.image_class = image_class
+        self.cache = cache
+        self.sha: str | None = None
+        self.problem = ""
+
+    def compose(self) -> ComposeResult:
+        yield self.image_class(None, classes="image")
+        yield Static("", classes="placeholder", markup=False)
+
+    def show(self, sha: str | None, path: Path | None, empty: str = "") -> None:
+        """Show the image with content hash ``sha`` stored at ``path``."""
+        self.sha = sha
+        if sha is None or path is None:
+            self._placeholder(empty or "Nothing to show.")
+            return
+        image = self.cache.cached(sha)
+        if image is not None:
+            self._image(image)
+            return
+        self._placeholder("Preparing the preview…")
+        self._load(sha, path)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="preview",
+        description="Preparing a preview",
+    )
+    def _load(self, sha: str, path: Path) -> None:
+        try:
+            loaded = LoadedPreview(sha, self.cache.load(sha, path))
+        except PreviewUnavailable as exc:
+            loaded = LoadedPreview(sha, None, str(exc))
+        self.post_message(PreviewLoaded(loaded))
+
+    @on(PreviewLoaded)
+    def _loaded(self, event: PreviewLoaded) -> None:
+        event.stop()
+        preview = event.preview
+        if preview.sha != self.sha:
+            return  # the user has moved on to another round meanwhile
+        if preview.image is None:
+            self._placeholder(f"No preview.\n{preview.problem}")
+        else:
+            self._image(preview.image)
+
+    def _image(self, image: Any) -> None:
+        self.problem = ""
+        widget: Any = self.query_one(".image")
+        widget.image = image
+        widget.display = True
+        self.query_one(".placeholder", Static).display = False
+
+    def _placeholder(self, text: str) -> None:
+        self.problem = text
+        widget: Any = self.query_one(".image")
+        widget.display = False
+        widget.image = None
+        placeholder = self.query_one(".placeholder", Static)
+        placeholder.update(text)
+        placeholder.display = True

@@ -1,0 +1,152 @@
+"""The session tree: every round and failed attempt of a session, drawn as branches.
+
+A session is mostly one long line of refinements with the occasional branch, so the
+tree does not nest a round under its parent: that would indent a twenty-round
+session twenty levels deep. A round's continuation (the winner among its children,
+else the first) follows it on the same level; every other child starts a branch
+nested under the round it grew from, and failed attempts sit dimmed under the round
+they tried to refine. Nodes are built from the session's rows with nothing but
+string work, so a session of thousands of rounds opens at once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import ClassVar
+
+from rich.text import Text
+from textual.binding import BindingType
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from core.models import Attempt, Round
+from core.models import Tree as SessionRounds
+from tui.keys import TREE_BINDINGS
+
+Item = Round | Attempt
+
+TIER_LABELS = {"common": "Common", "ultra": "Ultra"}
+
+
+def round_label(r: Round, current: bool) -> Text:
+    """One round as a tree line: number, stage, tier, credits, star and winner."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append("● " if current else "  ", style="bold dark_orange" if current else "")
+    text.append(f"#{r.number}", style="bold")
+    text.append(f" {r.stage}")
+    text.append(f" {TIER_LABELS.get(r.quality, r.quality)}", style="dim")
+    text.append(f" {r.credits}cr", style="dim")
+    if r.starred:
+        text.append(" ★", style="bold yellow")
+    if r.winner:
+        text.append(" ✓", style="bold green")
+    return text
+
+
+def attempt_label(a: Attempt) -> Text:
+    """A failed attempt: dimmed, with its reason first."""
+    reason = a.kind.replace("_", " ")
+    first_line = a.instruction.splitlines()[0] if a.instruction else ""
+    return Text(
+        f"✗ {reason}: {first_line}",
+        style="dim italic",
+        no_wrap=True,
+        overflow="ellipsis",
+    )
+
+
+def continuation(children: list[Round]) -> Round | None:
+    """The child that continues a line: the A/B winner, else the first child."""
+    if not children:
+        return None
+    for child in children:
+        if child.winner:
+            return child
+    return children[0]
+
+
+class SessionTree(Tree[Item]):
+    """The rounds and attempts of one session."""
+
+    BINDING_GROUP_TITLE = "Session tree"
+    BINDINGS: ClassVar[list[BindingType]] = TREE_BINDINGS
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__("session", id=id)
+        self.show_root = False
+        self.guide_depth = 3
+        self.nodes: dict[str, TreeNode[Item]] = {}
+        self.current: str | None = None
+
+    def show(self, rounds: SessionRounds, cursor: str | None = None) -> None:
+        """Rebuild from a session's rows and put the cursor on ``cursor`` (an id)."""
+        self.clear()
+        self.nodes = {}
+        self.current = rounds.session.current_round
+        children: dict[str | None, list[Round]] = defaultdict(list)
+        for r in rounds.rounds:
+            children[r.parent].append(r)
+        attempts: dict[str | None, list[Attempt]] = defaultdict(list)
+        for a in rounds.attempts:
+            attempts[a.parent].append(a)
+
+        # Each entry starts a line of rounds under a node; lines are walked with an
+        # explicit stack so that no branch depth can exhaust Python's recursion.
+        lines: list[tuple[TreeNode[Item], Round]] = [
+            (self.root, first) for first in reversed(children[None])
+        ]
+        while lines:
+            parent, r = lines.pop()
+            step: Round | None = r
+            while step is not None:
+                kids = children.get(step.id, [])
+                follow = continuation(kids)
+                others = [k for k in kids if k is not follow]
+                failed = attempts.get(step.id, [])
+                label = round_label(step, step.id == self.current)
+                if others or failed:
+                    node = parent.add(label, step, expand=True)
+                    for other in reversed(others):
+                        lines.append((node, other))
+                    for a in failed:
+                        self.nodes[a.id] = node.add_leaf(attempt_label(a), a)
+                else:
+                    node = parent.add_leaf(label, step)
+                self.nodes[step.id] = node
+                step = follow
+        for a in attempts.get(None, []):
+            self.nodes[a.id] = self.root.add_leaf(attempt_label(a), a)
+        self.select(cursor or self.current)
+
+    def select(self, ident: str | None) -> None:
+        """Move the cursor to a round or attempt by id (no-op if it is not here)."""
+        node = self.nodes.get(ident or "")
+        if node is None:
+            return
+        parent = node.parent
+        while parent is not None and not parent.is_root:
+            parent.expand()
+            parent = parent.parent
+        # A node's line is known only once the tree has laid out its lines again.
+        self.call_after_refresh(self.move_cursor, node, animate=False)
+
+    @property
+    def selected(self) -> Item | None:
+        """The round or attempt under the cursor."""
+        node = self.cursor_node
+        return node.data if node is not None else None
+
+    def relabel(self, r: Round) -> None:
+        """Redraw one round's line after its star or current mark changed."""
+        node = self.nodes.get(r.id)
+        if node is not None:
+            node.data = r
+            node.set_label(round_label(r, r.id == self.current))
+
+    def set_current(self, r: Round) -> None:
+        """Move the current-round mark without rebuilding the tree."""
+        previous = self.nodes.get(self.current or "")
+        self.current = r.id
+        if previous is not None and isinstance(previous.data, Round):
+            previous.set_label(round_label(previous.data, False))
+        self.relabel(r)
