@@ -83,6 +83,7 @@ _SINGLE = {
     "midtones": "midtones",
     "midtone": "midtones",
     "mid tones": "midtones",
+    "mid tone": "midtones",
     "middle tones": "midtones",
 }
 _BOX = re.compile(r"box\s*:\s*([^,]+),([^,]+),([^,]+),([^,]+)")
