@@ -67,12 +67,12 @@ LIMITS: dict[str, float] = {
 
 
 def _search(pattern: str, text: str) -> re.Match[str] | None:
-    return re._search(pattern, text)
+    return re.search(pattern, text)
 
 
 def has(pattern: str, text: str) -> bool:
     """Whether the regular expression ``pattern`` occurs anywhere in ``text``."""
-    return re._search(pattern, text) is not None
+    return re.search(pattern, text) is not None
 
 
 # ---------------------------------------------------------------------------
