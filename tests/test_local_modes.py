@@ -37,6 +37,11 @@ def draft(prompt: str, aspect: str | None = None) -> GenerationResult:
     return run(GenerationRequest(mode="generate", instruction=prompt, aspect=aspect))
 
 
+def size_of(result: GenerationResult) -> tuple[int, int]:
+    assert isinstance(result.image, Image.Image)
+    return result.image.size
+
+
 def placeholder_centre(result: GenerationResult) -> tuple[float, float]:
     """Where the placeholder subject's flat fill lies, in fractions of the frame."""
     a = pixels(result)
@@ -85,12 +90,12 @@ def test_layout_draft_takes_colours_and_light_from_the_words() -> None:
 
 
 def test_layout_draft_sizes_follow_aspect_and_tier() -> None:
-    assert draft("a lamp", aspect="9:16").image.size == (576, 1024)  # type: ignore[union-attr]
-    assert draft("a lamp, 3:2").image.size == (1024, 683)  # type: ignore[union-attr]
+    assert size_of(draft("a lamp", aspect="9:16")) == (576, 1024)
+    assert size_of(draft("a lamp, 3:2")) == (1024, 683)
     ultra = run(
         GenerationRequest(mode="generate", instruction="a lamp", quality="ultra")
     )
-    assert ultra.image.size == (2048, 2048)  # type: ignore[union-attr]
+    assert size_of(ultra) == (2048, 2048)
     with pytest.raises(BadInput, match="aspect ratio 'wide'"):
         draft("a lamp", aspect="wide")
 
@@ -177,3 +182,16 @@ def test_requests_are_checked(tmp_path: Path) -> None:
     assert "'sky'" in caught.value.message and "lower-right" in caught.value.message
     with pytest.raises(BadInput, match="needs a parent round"):
         run(GenerationRequest(mode="refine", instruction="brighten"))
+
+
+def test_edit_keeps_transparency(tmp_path: Path) -> None:
+    image = photo().convert("RGBA")
+    image.putpixel((0, 0), (10, 20, 30, 0))
+    path = tmp_path / "cut-out.png"
+    image.save(path)
+    kept = run(GenerationRequest(mode="edit", instruction="a cut-out", inputs=(path,)))
+    assert isinstance(kept.image, Image.Image) and kept.image.mode == "RGBA"
+    assert kept.image.getchannel("A").getpixel((0, 0)) == 0
+    warmer = run(GenerationRequest(mode="edit", instruction="warmer", inputs=(path,)))
+    assert isinstance(warmer.image, Image.Image)
+    assert warmer.image.getchannel("A").getpixel((0, 0)) == 0

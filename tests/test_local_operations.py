@@ -161,7 +161,7 @@ def test_warm_cast_to_the_highlights_leaves_the_shadows(tmp_path: Path) -> None:
     assert red_blue[bright].mean() > red_blue_before[bright].mean() + 5
     dark_change = np.abs(after[dark] - before[dark]).mean()
     assert dark_change < 1.0
-    assert result.applied == ["warm cast 10% (highlights)"]
+    assert result.applied == ["warm cast 6% (highlights)"]
 
 
 def test_blur_the_background_keeps_the_subject(tmp_path: Path) -> None:
@@ -637,3 +637,12 @@ def test_every_operation_runs_under_300_ms_on_a_2048_photo(tmp_path: Path) -> No
         if best >= 0.3:
             slow[text] = round(best, 3)
     assert slow == {}
+
+
+def test_geometry_says_when_it_ignores_a_region(tmp_path: Path) -> None:
+    result = refine(photo(), "flip, brighten", tmp_path, region="background")
+    assert result.applied == ["flip horizontal", "brightness +12% (background)"]
+    assert result.warnings == [
+        "'flip' changes the whole frame; the region background was not used for it."
+    ]
+    assert [c["op"] for c in result.model_turn["clauses"]] == ["flip", "brightness"]

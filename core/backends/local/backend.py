@@ -15,7 +15,7 @@ import io
 import re
 from pathlib import Path
 
-from PIL import Image, ImageFilter
+from PIL import Image, ImageFilter, ImageOps
 
 from core.backends.base import (
     BlobStore,
@@ -33,7 +33,7 @@ from core.backends.local.draft import (
     plan_draft,
 )
 from core.backends.local.operations import Context, apply_clause, effective_region
-from core.backends.local.parser import Parsed, parse_instruction
+from core.backends.local.parser import GEOMETRIC, Parsed, parse_instruction
 from core.backends.local.regions import validate_region
 from core.cancel import CancelToken, Progress, ProgressCallback, Stopwatch
 from core.errors import BadInput, GenerationError, NotUnderstood
@@ -153,6 +153,8 @@ class _Run:
         self.clock = clock
         self.region = region
         self.model = "pillow"
+        self.warnings: list[str] = []
+        self.clauses: list[dict[str, object]] = []
 
     def report(self, phase: str, message: str) -> None:
         self.progress(Progress(phase, message, self.model, self.clock.elapsed))
@@ -210,7 +212,7 @@ class _Run:
         if len(request.inputs) != 1:
             raise BadInput(f"Edit takes one photo; got {len(request.inputs)}.")
         self.report("decoding", f"Reading {Path(request.inputs[0]).name}.")
-        photo = _read_input(Path(request.inputs[0]))
+        photo = _read_photo(Path(request.inputs[0]))
         parsed = parse_instruction(request.instruction)
         if not parsed.changes:
             skipped = list(parsed.not_understood)
@@ -300,6 +302,13 @@ class _Run:
             self.cancel.raise_if_cancelled()
             self.report("waiting", f"Change {index} of {len(changes)}: {clause.text}")
             region = effective_region(clause, self.region)
+            if region and clause.op in GEOMETRIC - {"zoom", "aspect"}:
+                self.warnings.append(
+                    f"'{clause.text}' changes the whole frame; the region "
+                    f"{region} was not used for it."
+                )
+                region = None
+            self.clauses.append({**clause.to_json(), "region": region})
             step = apply_clause(rgb, clause, region, ctx)
             rgb = step.image
             if alpha is not None and step.transform is not None:
@@ -342,6 +351,7 @@ class _Run:
             "region": self.region,
             "applied": applied,
             "skipped": skipped,
+            "clauses": self.clauses,
         }
         return GenerationResult(
             image=image,
@@ -352,8 +362,21 @@ class _Run:
             usage=Usage(input=0, output=0, image=0, thoughts=0),
             usd=0.0,
             model_turn=model_turn,
+            warnings=list(self.warnings),
             context=dict(context),
         )
+
+
+def _read_photo(path: Path) -> Image.Image:
+    """The user's photo as RGB, or RGBA when it has real transparency."""
+    try:
+        with Image.open(path) as opened:
+            rgb, alpha = _open_rgb(ImageOps.exif_transpose(opened))
+    except (OSError, ValueError) as error:
+        raise BadInput(f"Cannot read the image {path.name}: {error}") from error
+    if alpha is not None:
+        rgb.putalpha(alpha)
+    return rgb
 
 
 def _read_input(path: Path) -> Image.Image:
