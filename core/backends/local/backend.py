@@ -51,7 +51,7 @@ class LocalBackend:
     name = "local"
 
     def model_for(self, quality: Quality) -> str:
-        """ "pillow" for Common; "pillow-upscale" for Ultra, the tier promote uses."""
+        """The model name: pillow, or pillow-upscale for Ultra (promote's tier)."""
         return "pillow-upscale" if quality == "ultra" else "pillow"
 
     def credits_for(self, quality: Quality) -> int:

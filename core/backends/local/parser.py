@@ -287,7 +287,7 @@ _REGION_ONLY_WORDS = frozenset(
 
 
 def _region_only(seg: _Segment, region: str, blanked: str) -> Clause | None:
-    """ "Only the background:" names where the next changes go, and nothing else."""
+    """A clause such as "only the background:" names where the next changes go."""
     if all(word in _REGION_ONLY_WORDS for word in blanked.split()):
         return _clause(seg, "focus", region=region)
     return None
@@ -421,7 +421,7 @@ GEOMETRIC = frozenset({"rotate", "flip", "aspect", "zoom", "crop", "shift", "cen
 
 
 def _apply_keep_regions(parsed: Parsed, keep_regions: list[str]) -> Parsed:
-    """ "Leave the background unchanged" limits the other changes to the subject."""
+    """A kept region ("leave the background unchanged") limits the other changes."""
     targets = {_COMPLEMENT[r] for r in keep_regions if r in _COMPLEMENT}
     if len(targets) != 1:
         return parsed
