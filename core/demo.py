@@ -54,7 +54,7 @@ def ensure_demo(engine: Engine, progress: ProgressCallback | None = None) -> Ses
         )
     options = {"backend": "local", "progress": progress}
     framed = engine.refine(
-        base.id, "Crop in slightly and shift the cup a little higher", **options
+        base.id, "Crop in slightly and move the cup a little lower", **options
     )
     lit = engine.refine(
         framed.id,
