@@ -131,7 +131,6 @@ _PREP = 2  # prepositions: end the reach of a direction word
 _CONJ = 3  # may join two changes
 _GLOBAL = 4  # "overall", "entire": the whole picture
 _NEG = 5  # "don't", "without": the clause constrains rather than changes
-_NUMBER = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,11 +154,38 @@ class _Lex:
     generic: bool = False  # a direction word that applies to a nearby attribute
     fallback: str = ""  # attribute a generic word pushes when it finds none
     position: bool = False  # left/right/up/down: direction only when moving
+    bits: int = field(init=False, default=0)  # the flags above, for quick tests
+
+    def __post_init__(self) -> None:
+        bits = (
+            _CONCRETE * self.concrete
+            | _VAGUE * self.vague
+            | _ACTS * (self.verb and not self.keep)
+            | _DECIDES * (self.verb or self.keep or self.generic)
+            | _ACTIVE * bool(self.attr or self.generic)
+            | _MOVES * self.move
+            | _REGION * self.region
+            | _TARGETED * self.targeted
+        )
+        object.__setattr__(self, "bits", bits)
+
+
+# The flags a clause gathers from its words, as bits so that a clause's words can
+# be folded together with one "or" each.
+_CONCRETE = 1
+_VAGUE = 2
+_ACTS = 4  # a verb that changes something (not "keep")
+_DECIDES = 8  # the first such word says whether the clause keeps or changes
+_ACTIVE = 16  # may push an attribute one way
+_MOVES = 32
+_REGION = 64
+_TARGETED = 128
 
 
 _WORDS: dict[str, _Lex] = {}
 _LEMMA: dict[str, str] = {}
-_PHRASES: dict[tuple[str, ...], _Lex] = {}
+# Phrases by their first two words, longest first: ("rim", "light") -> ...
+_PHRASE_PAIRS: dict[tuple[str, str], list[tuple[tuple[str, ...], _Lex]]] = {}
 _PHRASE_HEADS: set[str] = set()
 _VOWELS = frozenset("aeiou")
 
@@ -200,7 +226,9 @@ def _define(words: str, lex: _Lex, *, verbs: bool = False, nouns: bool = False) 
             continue
         if " " in item:
             parts = tuple(_LEMMA.get(part, part) for part in item.split())
-            _PHRASES[parts] = lex
+            known = _PHRASE_PAIRS.setdefault((parts[0], parts[1]), [])
+            known.append((parts, lex))
+            known.sort(key=lambda entry: -len(entry[0]))
             _PHRASE_HEADS.add(parts[0])
             continue
         forms = {item}
@@ -210,6 +238,8 @@ def _define(words: str, lex: _Lex, *, verbs: bool = False, nouns: bool = False) 
             forms |= _noun_forms(item)
         for form in forms:
             _LEMMA.setdefault(form, item)
+            if "color" in form:
+                _LEMMA.setdefault(form.replace("color", "colour"), item)
         _WORDS[item] = lex
 
 
@@ -225,9 +255,9 @@ def _build_vocabulary() -> None:
         "perhaps, i, me, my, we, us, our, you, your, can, could, would, should, "
         "will, want, like, need, let's, lets, try, look, feel, appear, seem, "
         "version, round, step, original, base, previous, earlier, before, after, "
-        "one, ones, also, then, extra, same, other, rest, thing, things, 's, up, "
+        "one, ones, also, then, extra, other, rest, thing, things, 's, up, "
         "down, full, fully, completely, totally, entirely, well, make sure, ensure, "
-        "stay, remain, sure, so that, both, soft",
+        "stay, remain, sure, both, soft",
         skip,
     )
     _define(
@@ -239,7 +269,7 @@ def _build_vocabulary() -> None:
     _define("and, &, but, while, plus, whereas, or", _Lex(kind=_CONJ))
     _define(
         "overall, entire, whole, global, globally, everywhere, everything, image, "
-        "picture, photo, photograph, shot, scene, frame, all over, uniformly",
+        "picture, photo, photograph, shot, scene, frame, uniformly",
         _Lex(kind=_GLOBAL),
     )
     _define(
@@ -249,8 +279,7 @@ def _build_vocabulary() -> None:
     keep = _Lex(keep=True, verb=True)
     _define("keep, leave, preserve, maintain, retain, protect", keep, verbs=True)
     _define(
-        "unchanged, untouched, intact, as is, as it is, as they are, alone, the same, "
-        "nothing else",
+        "unchanged, untouched, intact, alone, same, nothing else",
         _Lex(keep=True),
     )
 
@@ -367,7 +396,7 @@ def _build_vocabulary() -> None:
         verbs=True,
     )
     _define(
-        "placement, framing, angle, view, perspective, horizon, pose, posture, "
+        "framing, angle, view, perspective, horizon, pose, posture, "
         "layout, composition, arrangement, orientation, crop, aspect, symmetry, "
         "headroom, three-quarter, three quarter, close-up, closeup, wide shot, "
         "negative space, rule of thirds, camera angle, vantage, viewpoint, "
@@ -377,6 +406,9 @@ def _build_vocabulary() -> None:
         "portrait format, zoom in, zoom out, sideways, camera, lens, focal length",
         comp,
         nouns=True,
+    )
+    _define(
+        "placement", _Lex(stage="composition", concrete=True, move=True), nouns=True
     )
     _define("size, scale", _Lex(stage="composition", concrete=True, attr="size"))
     _define(
@@ -523,7 +555,7 @@ def _build_vocabulary() -> None:
         "text, legible, legibility, intricate, fine, finer, material, facial feature, "
         "expression, catch light, iris, freckle, wrinkle, thread, weave, fiber, "
         "smoother, crisp, crisper, clear, clearer, defined, "
-        "in focus, focus, edge, refraction, specular highlight, surface detail",
+        "focus, edge, refraction, specular highlight, surface detail",
         detail,
         nouns=True,
     )
@@ -616,7 +648,7 @@ def _build_vocabulary() -> None:
         "3d, cel-shaded, comic, pencil, charcoal, pastel, ukiyo-e, brushstroke, "
         "brush stroke, interpretation, lomo, polaroid, analog, analogue, duotone, "
         "low-poly, vaporwave, cyberpunk, steampunk, baroque, renaissance, gothic, "
-        "minimalist, minimalism, look of film, film look, in the style of, "
+        "minimalist, minimalism, film look, "
         "stylization, stylisation, gouache, ink, linocut, woodcut, mosaic, "
         "hand-drawn, hyperrealistic, dreamy, whimsical",
         _Lex(stage="style", concrete=True),
@@ -637,29 +669,31 @@ _REGION_NOUNS = frozenset(
     {"third", "half", "side", "corner", "quadrant", "part", "area", "edge", "region"}
 )
 _BLANK = _Lex()
+# Every known word form, with its lemma and meaning, in one lookup.
+_LOOKUP: dict[str, tuple[str, _Lex]] = {
+    form: (lemma, _WORDS.get(lemma, _BLANK)) for form, lemma in _LEMMA.items()
+}
 # Words that open a change without being part of it ("please", "also").
 _OPENERS = frozenset({"please", "also", "then", "now", "so", "and", "but", "plus"})
 _ADJECTIVES = frozenset(
     {"subtle", "slight", "gentle", "soft", "small", "large", "big", "strong", "deep"}
 )
 
-_TOKEN = re.compile(
-    r"(?P<bullet>^[ \t]*(?:[-*\u2022+]|\d{1,2}[.)])[ \t]+)"
-    r"|(?P<sep>[,;:.!?\n\u2022\u2014\u2013]| - |(?<!\S)\d{1,2}\)(?=\s))"
-    r"|(?P<word>[^\W_]+(?:['\u2019][^\W_]+)*(?:-[^\W_]+)*|&)",
-    re.MULTILINE,
-)
+# The gaps between words: anything but letters, digits, "&", apostrophes and
+# hyphens (which belong to words such as "don't" and "three-quarter"; one standing
+# alone, as a dash or a bullet, is dealt with as a word and dropped).
+_GAP = re.compile(r"([^\w&'-]+)")
+# Between two words, any of these ends a change: punctuation, a line break (and so
+# a list bullet), a dash, or the ")" of "1)". A colon ends a heading.
+_GAP_SPLIT = re.compile(r"[,;:.!?\n\u2022\u2014\u2013)]")
+_APOSTROPHES = str.maketrans({"\u2019": "'"})
 
 
 # -- reading an instruction -------------------------------------------------------
 
-
-@dataclass(frozen=True, slots=True)
-class _Tok:
-    lemma: str
-    lex: _Lex
-    start: int
-    end: int
+# A word or phrase as read: its lemma, its meaning, and where it sits in the text.
+# Plain tuples, because an instruction has dozens of them and this runs per key.
+_Tok = tuple[str, _Lex, int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -680,6 +714,8 @@ class _Clause:
     start: int
     end: int
     keep: bool = False
+    signal: bool = False  # has any word the vocabulary knows as meaningful
+    verb: bool = False
     stage: str = "other"
     concrete: bool = False
     vague: bool = False
@@ -699,256 +735,253 @@ def _singular(word: str) -> str:
     return word
 
 
-def _tokens(text: str) -> list[_Tok | None]:
-    """Words and phrases with their meaning; None marks a place that splits changes.
+def _runs(text: str) -> list[tuple[list[_Tok], bool]]:
+    """The instruction's words, cut at punctuation, line breaks and bullets.
 
-    A colon is kept as a ``_Tok`` with the lemma ":" so that a heading such as
-    "Final polish:" can be joined to what follows it.
+    Each run comes with whether a colon ended it, so that a heading such as
+    "Final polish:" can be joined to what follows.
     """
-    out: list[_Tok | None] = []
-    words: list[tuple[str, int, int]] = []
-
-    def flush() -> None:
-        i = 0
-        n = len(words)
-        while i < n:
-            lemma, start, end = words[i]
-            if lemma in _PHRASE_HEADS:
-                for size in (4, 3, 2):
-                    if i + size <= n:
-                        key = tuple(w[0] for w in words[i : i + size])
-                        phrase = _PHRASES.get(key)
-                        if phrase is not None:
-                            out.append(
-                                _Tok(
-                                    " ".join(key), phrase, start, words[i + size - 1][2]
-                                )
-                            )
-                            i += size
-                            break
-                else:
-                    out.append(_Tok(lemma, _WORDS.get(lemma, _BLANK), start, end))
-                    i += 1
-                continue
-            out.append(_Tok(lemma, _WORDS.get(lemma, _BLANK), start, end))
-            i += 1
-        words.clear()
-
-    for match in _TOKEN.finditer(text):
-        word = match.group("word")
-        if word is None:
-            flush()
-            if match.group("sep") == ":":
-                out.append(_Tok(":", _BLANK, match.start(), match.end()))
+    low = text.lower()
+    if len(low) != len(text):
+        # A few characters lower-case to two; keep offsets true to the original.
+        low = "".join(ch.lower()[:1] or ch for ch in text)
+    parts = _GAP.split(low.translate(_APOSTROPHES))
+    parts.append("")  # every word now has a gap after it
+    runs: list[tuple[list[_Tok], bool]] = []
+    run: list[_Tok] = []
+    phrases = False  # whether the run holds the first word of a known phrase
+    lookup = _LOOKUP
+    heads = _PHRASE_HEADS
+    position = 0
+    for word, gap in zip(parts[::2], parts[1::2], strict=True):
+        if word:
+            end = position + len(word)
+            found = lookup.get(word)
+            if found is not None:
+                run.append((found[0], found[1], position, end))
+                phrases = phrases or found[0] in heads
+            elif word[0] in "'-" or word[-1] in "'-":
+                inner = word.strip("'-")
+                if inner:
+                    at = position + word.index(inner)
+                    found = lookup.get(inner) or (inner, _BLANK)
+                    run.append((found[0], found[1], at, at + len(inner)))
+                    phrases = phrases or found[0] in heads
+                elif "-" in word and run:
+                    runs.append((_join_phrases(run) if phrases else run, False))
+                    run = []  # a dash or a bullet
+                    phrases = False
             else:
-                out.append(None)
+                run.append(("#" if word.isdigit() else word, _BLANK, position, end))
+                phrases = phrases or word in heads
+            position = end
+        if gap != " " and gap and _GAP_SPLIT.search(gap):
+            if gap[0] == ")" and run and run[-1][0] == "#":
+                run.pop()  # the "2" of an inline "2)" list marker
+            if run:
+                runs.append((_join_phrases(run) if phrases else run, ":" in gap))
+                run = []
+                phrases = False
+        position += len(gap)
+    if run:
+        runs.append((_join_phrases(run) if phrases else run, False))
+    return runs
+
+
+def _join_phrases(run: list[_Tok]) -> list[_Tok]:
+    """Merge known phrases ("rim light", "black and white") into single tokens."""
+    heads = _PHRASE_HEADS
+    out: list[_Tok] = []
+    i = 0
+    n = len(run)
+    while i < n:
+        tok = run[i]
+        if tok[0] in heads and i + 1 < n:
+            for phrase, lex in _PHRASE_PAIRS.get((tok[0], run[i + 1][0]), ()):
+                size = len(phrase)
+                if i + size <= n and all(
+                    run[i + k][0] == phrase[k] for k in range(2, size)
+                ):
+                    out.append((" ".join(phrase), lex, tok[2], run[i + size - 1][3]))
+                    i += size
+                    break
+            else:
+                out.append(tok)
+                i += 1
             continue
-        low = word.lower().replace("\u2019", "'").replace("colour", "color")
-        if low.isdigit():
-            words.append(("#", match.start(), match.end()))
-            continue
-        words.append((_LEMMA.get(low, low), match.start(), match.end()))
-    flush()
+        out.append(tok)
+        i += 1
     return out
 
 
-def _starts_change(toks: list[_Tok | None], i: int) -> bool:
+def _starts_change(toks: list[_Tok], i: int) -> bool:
     """Whether the words after a conjunction at ``i`` open a change of their own."""
-    for tok in toks[i + 1 : i + 4]:
-        if tok is None:
-            return False
-        lex = tok.lex
-        if lex.kind == _SKIP:
-            continue
-        return lex.verb or lex.keep
+    for _, lex, _, _ in toks[i + 1 : i + 4]:
+        if lex.kind != _SKIP:
+            return lex.verb or lex.keep
     return False
 
 
-def _clauses(text: str) -> list[_Clause]:
-    """Cut an instruction into changes and keep clauses."""
-    toks = _tokens(text)
-    pieces: list[tuple[list[_Tok], bool]] = []  # (tokens, ends with a colon)
-    current: list[_Tok] = []
-    for i, tok in enumerate(toks):
-        if tok is None:
-            if current:
-                pieces.append((current, False))
-                current = []
-            continue
-        if tok.lemma == ":":
-            if current:
-                pieces.append((current, True))
-                current = []
-            continue
-        if tok.lex.kind == _CONJ and _starts_change(toks, i):
-            if current:
-                pieces.append((current, False))
-                current = []
-            continue
-        if tok.lemma == "then" and not current:
-            continue
-        if tok.lemma == "without" and current:
-            pieces.append((current, False))
-            current = []
-        current.append(tok)
-    if current:
-        pieces.append((current, False))
+def _pieces(text: str) -> list[tuple[list[_Tok], bool]]:
+    """Runs cut further at "and", "then", "but" or "while" before a new verb, and
+    before "without"."""
+    pieces: list[tuple[list[_Tok], bool]] = []
+    for toks, heading in _runs(text):
+        start = 0
+        for i, (lemma, lex, _, _) in enumerate(toks):
+            if lex.kind == _CONJ and _starts_change(toks, i):
+                if i > start:
+                    pieces.append((toks[start:i], False))
+                start = i + 1
+            elif lemma == "without" and i > start:
+                pieces.append((toks[start:i], False))
+                start = i
+        if start < len(toks):
+            pieces.append((toks[start:], heading))
+    return pieces
 
+
+def _clauses(text: str) -> list[_Clause]:
+    """Cut an instruction into changes and keep clauses, each read."""
     clauses: list[_Clause] = []
     pending: list[_Tok] = []
-    for piece, heading in pieces:
+    for piece, heading in _pieces(text):
         if pending:
             piece = pending + piece
             pending = []
-        signal = any(t.lex is not _BLANK and t.lex.kind == 0 for t in piece)
-        has_verb = any(t.lex.verb for t in piece)
+        while len(piece) > 1 and piece[0][0] in _OPENERS:
+            piece = piece[1:]
+        clause = _read(piece)
         # "Final polish:" or "Focus on the lower third:" scopes what follows.
-        if heading and (not has_verb or any(t.lex.targeted for t in piece)):
+        if heading and (not clause.verb or clause.targeted):
             pending = piece
             continue
         previous = clauses[-1] if clauses else None
         if (
             previous is not None
             and not previous.keep
-            and (not signal or _dangling_adjective(previous.toks))
+            and (not clause.signal or _dangling_adjective(previous.toks))
         ):
-            if signal or any(t.lex is _BLANK and t.lemma != "#" for t in piece):
-                previous.toks.extend(piece)
-                previous.end = piece[-1].end
+            # "the face, hands and case": more objects for the change before.
+            if clause.signal or clause.objects:
+                clauses[-1] = _read(previous.toks + piece)
             continue
-        if not signal and not any(t.lex is _BLANK and t.lemma != "#" for t in piece):
+        if not clause.signal and not clause.objects:
             continue
-        while len(piece) > 1 and piece[0].lemma in _OPENERS:
-            piece = piece[1:]
-        clauses.append(_Clause(piece, piece[0].start, piece[-1].end))
+        clauses.append(clause)
     if pending:
-        clauses.append(_Clause(pending, pending[0].start, pending[-1].end))
-    for clause in clauses:
-        _read(clause)
+        clauses.append(_read(pending))
     return clauses
 
 
 def _dangling_adjective(toks: list[_Tok]) -> bool:
     """True for "add a warm" in "add a warm, soft glow": the comma sat inside."""
-    return (
-        len(toks) >= 2
-        and toks[-2].lemma in ("a", "an", "the")
-        and (
-            (toks[-1].lex.sign != 0 and not toks[-1].lex.position)
-            or toks[-1].lex.vague
-            or toks[-1].lemma in _ADJECTIVES
-        )
-    )
+    if len(toks) < 2 or toks[-2][0] not in ("a", "an", "the"):
+        return False
+    lemma, lex = toks[-1][0], toks[-1][1]
+    return (lex.sign != 0 and not lex.position) or lex.vague or lemma in _ADJECTIVES
 
 
-def _read(clause: _Clause) -> None:
-    """Fill in a clause's stage, effects, targets and flags from its words."""
-    toks = clause.toks
+def _read(toks: list[_Tok]) -> _Clause:
+    """What a clause's words say: its stage, effects, targets and flags."""
     scores: dict[str, int] = {}
     objects: list[str] = []
-    move = vague = concrete = region = targeted = False
-    global_ = False
-    for tok in toks:
-        lex = tok.lex
+    bits = 0
+    global_ = signal = False
+    decisive: _Lex | None = None
+    for lemma, lex, _, _ in toks:
         if lex is _BLANK:
-            if tok.lemma != "#" and not tok.lemma.endswith("ly"):
-                objects.append(_singular(tok.lemma))
+            if lemma[-1] == "s":
+                objects.append(_singular(lemma))
+            elif lemma != "#" and not lemma.endswith("ly"):
+                objects.append(lemma)
             continue
-        if lex.kind == _GLOBAL:
-            global_ = True
+        kind = lex.kind
+        if kind:
+            if kind == _GLOBAL:
+                global_ = True
+            elif kind == _NEG and decisive is None:
+                decisive = lex
+            continue
+        signal = True
+        bits |= lex.bits
         if lex.stage:
             # A phrase ("colour correction") says more than a single word.
-            weight = lex.weight + (" " in tok.lemma)
-            scores[lex.stage] = scores.get(lex.stage, 0) + weight
-        move = move or lex.move
-        vague = vague or lex.vague
-        concrete = concrete or lex.concrete
-        targeted = targeted or lex.targeted
+            scores[lex.stage] = scores.get(lex.stage, 0) + lex.weight + (" " in lemma)
+        if decisive is None and lex.bits & _DECIDES:
+            decisive = lex
         if lex.region:
-            region = True
-            objects.append(tok.lemma)
-        if lex.stage == "composition" and lex.concrete and not lex.attr:
-            move = move or tok.lemma in ("position", "placement")
+            objects.append(lemma)
+    concrete = bool(bits & _CONCRETE)
 
+    clause = _Clause(toks, toks[0][2], toks[-1][3])
     # A keep clause opens with its keeping ("leave the background unchanged",
     # "don't touch the face"); a change may mention keeping later on.
-    decisive = next(
-        (t.lex for t in toks if t.lex.verb or t.lex.keep or t.lex.generic), None
-    )
     clause.keep = decisive is not None and decisive.keep
-    clause.targeted = targeted
-    clause.region = region
+    clause.signal = signal
+    clause.verb = bool(bits & _ACTS)
+    clause.targeted = bool(bits & _TARGETED)
+    clause.region = bool(bits & _REGION)
     clause.objects = tuple(objects)
-
-    effects = _effects(toks, move, objects)
-    clause.effects = effects
-    if any(e.attr in _LOOSE_ATTRS for e in effects):
-        scores["composition"] = scores.get("composition", 0) + 1
-    if any(e.attr == "presence" for e in effects) and objects:
-        concrete = True
-        if not scores:
-            scores["composition"] = 1
-    if "sharpness" in {e.attr for e in effects if e.sign > 0} and (
-        global_ or any(t.lemma in _SHARPNESS_GLOBAL for t in toks)
-    ):
-        scores["polish"] = scores.get("polish", 0) + 2
+    if bits & _ACTIVE:
+        effects = _effects(toks, bool(bits & _MOVES), objects)
+        clause.effects = effects
+        for effect in effects:
+            if effect.attr in _LOOSE_ATTRS:
+                scores["composition"] = scores.get("composition", 0) + 1
+            elif effect.attr == "presence" and objects:
+                concrete = True
+                if not scores:
+                    scores["composition"] = 1
+            elif effect.attr == "sharpness" and effect.sign > 0:
+                if global_ or any(t[0] in _SHARPNESS_GLOBAL for t in toks):
+                    scores["polish"] = scores.get("polish", 0) + 2
     clause.concrete = concrete
-    clause.vague = not concrete and (vague or not objects)
+    clause.vague = not concrete and (bool(bits & _VAGUE) or not objects)
     if scores:
-        clause.stage = max(_SPLIT_ORDER[:-1], key=lambda s: scores.get(s, 0))
-        if not scores.get(clause.stage):
-            clause.stage = "other"
+        best = max(scores.values())
+        clause.stage = next(s for s in _SPLIT_ORDER if scores.get(s) == best)
+    return clause
 
 
 def _effects(toks: list[_Tok], move: bool, objects: list[str]) -> tuple[_Effect, ...]:
     """Which attributes the clause pushes, in which direction, and where."""
     raw: list[tuple[str, int, bool]] = []
-    generic: _Tok | None = None
-    bound: set[int] = set()
+    generic = -1  # index of the direction word waiting for an attribute
     generic_used = False
-    n = len(toks)
-    for i, tok in enumerate(toks):
-        lex = tok.lex
+    bound: set[int] = set()
+    for i, (_, lex, _, _) in enumerate(toks):
         if lex.kind == _PREP:
-            if generic is not None and generic_used:
-                generic = None
+            if generic >= 0 and generic_used:
+                generic = -1
             continue
         if lex.generic and not lex.attr:
-            if generic is not None and not generic_used:
-                bound.add(id(generic))  # "add more texture": one direction, said twice
-            generic = tok
+            if generic >= 0 and not generic_used:
+                bound.add(generic)  # "add more texture": one direction, said twice
+            generic = i
             generic_used = False
             continue
         if lex.position:
-            previous = toks[i - 1].lemma if i else ""
-            following = toks[i + 1].lemma if i + 1 < n else ""
-            if (
-                move
-                and previous not in _CORNER_WORDS
-                and previous != "from"
-                and following not in _REGION_NOUNS
-                and not (i >= 2 and toks[i - 2].lemma in ("on", "at", "in", "from"))
-            ):
+            if move and _is_direction(toks, i):
                 raw.append((lex.attr, lex.sign, False))
             continue
         if not lex.attr:
             continue
-        if generic is not None:
-            raw.append((lex.attr, generic.lex.sign * lex.polarity, False))
-            bound.add(id(generic))
+        if generic >= 0:
+            raw.append((lex.attr, toks[generic][1].sign * lex.polarity, False))
+            bound.add(generic)
             generic_used = True
             continue
         after = _next_meaningful(toks, i)
-        if after is not None and after.lex.generic and not after.lex.attr:
-            raw.append((lex.attr, after.lex.sign * lex.polarity, False))
-            bound.add(id(after))
+        if after >= 0 and toks[after][1].generic and not toks[after][1].attr:
+            raw.append((lex.attr, toks[after][1].sign * lex.polarity, False))
+            bound.add(after)
             continue
         if lex.sign:
             raw.append((lex.attr, lex.sign, lex.weak))
 
-    for tok in toks:
-        lex = tok.lex
-        if lex.generic and not lex.attr and lex.fallback and id(tok) not in bound:
+    for i, (_, lex, _, _) in enumerate(toks):
+        if lex.generic and not lex.attr and lex.fallback and i not in bound:
             if lex.fallback == "vertical" and not move:
                 continue
             if lex.fallback == "presence" and not objects:
@@ -960,7 +993,7 @@ def _effects(toks: list[_Tok], move: bool, objects: list[str]) -> tuple[_Effect,
     # "darken the shadows" is about the shadows, not the whole picture's brightness.
     if any(attr == "brightness" for attr, _, _ in raw):
         for noun, flip in _BRIGHTNESS_ON.items():
-            if any(t.lex.attr == noun for t in toks):
+            if any(t[1].attr == noun for t in toks):
                 raw = [
                     (noun, sign * flip, weak)
                     if attr == "brightness"
@@ -969,26 +1002,39 @@ def _effects(toks: list[_Tok], move: bool, objects: list[str]) -> tuple[_Effect,
                 ]
                 break
     strong = {attr for attr, _, weak in raw if not weak}
+    # The parts an effect concerns: the objects, and attributes it does not push
+    # itself ("warm the highlights" concerns the highlights).
+    nouns = [(t[0], t[1].attr) for t in toks if t[1].attr]
+    things = frozenset(objects)
     effects: list[_Effect] = []
     seen: set[tuple[str, int]] = set()
     for attr, sign, weak in raw:
-        if weak and attr in strong:
-            continue
-        if (attr, sign) in seen:
+        if (weak and attr in strong) or (attr, sign) in seen:
             continue
         seen.add((attr, sign))
-        own = {t.lemma for t in toks if t.lex.attr == attr}
-        named = {t.lemma for t in toks if t.lex.attr and t.lex.attr != attr}
-        effects.append(_Effect(attr, sign, frozenset(objects).union(named) - own, weak))
+        named = {lemma for lemma, other in nouns if other != attr}
+        effects.append(_Effect(attr, sign, things | named if named else things, weak))
     return tuple(effects)
 
 
-def _next_meaningful(toks: list[_Tok], i: int) -> _Tok | None:
-    for tok in toks[i + 1 :]:
-        if tok.lex.kind in (_SKIP, _GLOBAL):
-            continue
-        return tok
-    return None
+def _is_direction(toks: list[_Tok], i: int) -> bool:
+    """Whether "left" or "up" at ``i`` is where something moves, not a region
+    ("the lower left corner", "the lamp on the left")."""
+    previous = toks[i - 1][0] if i else ""
+    following = toks[i + 1][0] if i + 1 < len(toks) else ""
+    return (
+        previous not in _CORNER_WORDS
+        and previous != "from"
+        and following not in _REGION_NOUNS
+        and not (i >= 2 and toks[i - 2][0] in ("on", "at", "in", "from"))
+    )
+
+
+def _next_meaningful(toks: list[_Tok], i: int) -> int:
+    for j in range(i + 1, len(toks)):
+        if toks[j][1].kind not in (_SKIP, _GLOBAL):
+            return j
+    return -1
 
 
 def _dominant(changes: Sequence[_Clause]) -> str:
@@ -1025,6 +1071,8 @@ class _Past:
 class _Branch:
     numbers: tuple[int, ...]
     refinements: tuple[_Past, ...]
+    # Every effect of the refinements by attribute, in branch order.
+    effects: dict[str, tuple[tuple[_Past, _Effect], ...]]
     composed: bool  # some refinement was a composition round
     first_detail: _Past | None  # the first detail or polish round
 
@@ -1040,9 +1088,14 @@ def _branch(key: tuple[tuple[int, str, str], ...]) -> _Branch:
         changes = [c for c in _clauses(instruction) if not c.keep]
         effects = tuple(e for c in changes for e in c.effects)
         past.append(_Past(index, number, _dominant(changes), effects))
+    by_attr: dict[str, list[tuple[_Past, _Effect]]] = {}
+    for p in past:
+        for effect in p.effects:
+            by_attr.setdefault(effect.attr, []).append((p, effect))
     return _Branch(
         numbers=tuple(number for number, _, _ in key),
         refinements=tuple(past),
+        effects={attr: tuple(pairs) for attr, pairs in by_attr.items()},
         composed=any(p.stage == "composition" for p in past),
         first_detail=next((p for p in past if p.stage in ("details", "polish")), None),
     )
@@ -1253,42 +1306,40 @@ def _contradiction(changes: Sequence[_Clause], branch: _Branch) -> list[LintWarn
     named: set[tuple[str, int]] = set()
     for change in changes:
         for effect in change.effects:
-            for past in reversed(branch.refinements):
-                earlier = next(
-                    (
-                        e
-                        for e in past.effects
-                        if e.attr == effect.attr and _compatible(e, effect)
-                    ),
-                    None,
+            # The latest round that pushed this attribute on these parts decides.
+            latest = next(
+                (
+                    (past, e)
+                    for past, e in reversed(branch.effects.get(effect.attr, ()))
+                    if _compatible(e, effect)
+                ),
+                None,
+            )
+            if latest is None:
+                continue
+            past, earlier = latest
+            if earlier.sign == effect.sign or (effect.attr, past.number) in named:
+                continue
+            named.add((effect.attr, past.number))
+            before = branch.numbers[past.index - 1]
+            name, direction = _describe(earlier)
+            if effect.attr == "presence":
+                what = f"which {direction} the {name}"
+                restore = f"Restore the {name} as in round {before}."
+            else:
+                what = f"which made the {name} {direction}"
+                restore = f"Restore the {name} from round {before}."
+            found.append(
+                _warn(
+                    "contradiction",
+                    f"Reverses round {past.number}, {what}; rounds that undo each "
+                    "other confuse the model.",
+                    change.start,
+                    change.end,
+                    f"Branch from round {before} to try this instead of round "
+                    f'{past.number}, or write "{restore}"',
                 )
-                if earlier is None:
-                    continue
-                if (
-                    earlier.sign != effect.sign
-                    and (effect.attr, past.number) not in named
-                ):
-                    named.add((effect.attr, past.number))
-                    before = branch.numbers[past.index - 1]
-                    name, direction = _describe(earlier)
-                    if effect.attr == "presence":
-                        what = f"which {direction} the {name}"
-                        restore = f"Restore the {name} as in round {before}."
-                    else:
-                        what = f"which made the {name} {direction}"
-                        restore = f"Restore the {name} from round {before}."
-                    found.append(
-                        _warn(
-                            "contradiction",
-                            f"Reverses round {past.number}, {what}; rounds that undo "
-                            "each other confuse the model.",
-                            change.start,
-                            change.end,
-                            f"Branch from round {before} to try this instead of round "
-                            f'{past.number}, or write "{restore}"',
-                        )
-                    )
-                break
+            )
     return found
 
 
