@@ -79,12 +79,16 @@ class Section:
     seconds: float = 0.0
 
 
-def table(header: list[str], rows: list[list[str]]) -> str:
-    """A Markdown table; the first column left-aligned, the others right-aligned."""
-    align = [":--"] + ["--:"] * (len(header) - 1)
+def table(header: list[str], rows: list[list[str]], align: str = "") -> str:
+    """A Markdown table; ``align`` has an ``l`` or ``r`` per column.
+
+    By default the first column is left-aligned and the others (numbers) right.
+    """
+    align = align or "l" + "r" * (len(header) - 1)
+    marks = [":--" if side == "l" else "--:" for side in align]
     lines = [
         "| " + " | ".join(header) + " |",
-        "| " + " | ".join(align) + " |",
+        "| " + " | ".join(marks) + " |",
     ]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
