@@ -255,8 +255,8 @@ def _build_vocabulary() -> None:
         "perhaps, i, me, my, we, us, our, you, your, can, could, would, should, "
         "will, want, like, need, let's, lets, try, look, feel, appear, seem, "
         "version, round, step, original, base, previous, earlier, before, after, "
-        "one, ones, also, then, extra, other, rest, thing, things, 's, up, "
-        "down, full, fully, completely, totally, entirely, well, make sure, ensure, "
+        "one, ones, also, then, extra, other, rest, thing, things, 's, "
+        "full, fully, completely, totally, entirely, well, make sure, ensure, "
         "stay, remain, sure, both, soft",
         skip,
     )
@@ -269,7 +269,7 @@ def _build_vocabulary() -> None:
     _define("and, &, but, while, plus, whereas, or", _Lex(kind=_CONJ))
     _define(
         "overall, entire, whole, global, globally, everywhere, everything, image, "
-        "picture, photo, photograph, shot, scene, frame, uniformly",
+        "picture, photo, photograph, shot, scene, uniformly",
         _Lex(kind=_GLOBAL),
     )
     _define(
@@ -390,20 +390,20 @@ def _build_vocabulary() -> None:
     _define(
         "move, shift, nudge, slide, reposition, position, center, centre, recenter, "
         "align, crop, rotate, tilt, flip, mirror, zoom, reframe, frame, straighten, "
-        "level, scale, resize, swap, replace, arrange, rearrange, spin, pan, "
+        "level, resize, swap, replace, arrange, rearrange, spin, pan, "
         "push, pull, raise up",
         move,
         verbs=True,
     )
     _define(
         "framing, angle, view, perspective, horizon, pose, posture, "
-        "layout, composition, arrangement, orientation, crop, aspect, symmetry, "
+        "layout, composition, arrangement, orientation, aspect, symmetry, "
         "headroom, three-quarter, three quarter, close-up, closeup, wide shot, "
         "negative space, rule of thirds, camera angle, vantage, viewpoint, "
         "off-center, off-centre, centered, centred, symmetrical, wider, tighter, "
         "closer, farther, further, distance, depth of field, depth-of-field, "
         "profile, silhouette placement, vertical, horizontal, landscape format, "
-        "portrait format, zoom in, zoom out, sideways, camera, lens, focal length",
+        "portrait format, sideways, camera, lens, focal length",
         comp,
         nouns=True,
     )
@@ -457,7 +457,7 @@ def _build_vocabulary() -> None:
     # Lighting and atmosphere.
     light = _Lex(stage="lighting", concrete=True)
     _define(
-        "light, lighting, lit, backlight, backlit, illumination, illuminate, "
+        "lighting, lit, backlight, backlit, illumination, illuminate, "
         "spotlight, key light, fill light, back light, side light, sidelight, "
         "ambient, atmosphere, atmospheric, mood, moody, dramatic, dramatically, "
         "golden hour, blue hour, sunlight, sunset, sunrise, dawn, dusk, daylight, "
@@ -921,7 +921,8 @@ def _read(toks: list[_Tok]) -> _Clause:
     clause.signal = signal
     clause.verb = bool(bits & _ACTS)
     clause.targeted = bool(bits & _TARGETED)
-    clause.region = bool(bits & _REGION)
+    # Where a thing moves to is a destination, not a limit on the change.
+    clause.region = bool(bits & _REGION) and not bits & _MOVES
     clause.objects = tuple(objects)
     if bits & _ACTIVE:
         effects = _effects(toks, bool(bits & _MOVES), objects)
@@ -956,6 +957,8 @@ def _effects(toks: list[_Tok], move: bool, objects: list[str]) -> tuple[_Effect,
                 generic = -1
             continue
         if lex.generic and not lex.attr:
+            if _region_modifier(toks, i):
+                continue  # "the lower third" names a place, not a direction
             if generic >= 0 and not generic_used:
                 bound.add(generic)  # "add more texture": one direction, said twice
             generic = i
@@ -981,7 +984,13 @@ def _effects(toks: list[_Tok], move: bool, objects: list[str]) -> tuple[_Effect,
             raw.append((lex.attr, lex.sign, lex.weak))
 
     for i, (_, lex, _, _) in enumerate(toks):
-        if lex.generic and not lex.attr and lex.fallback and i not in bound:
+        if (
+            lex.generic
+            and not lex.attr
+            and lex.fallback
+            and i not in bound
+            and not _region_modifier(toks, i)
+        ):
             if lex.fallback == "vertical" and not move:
                 continue
             if lex.fallback == "presence" and not objects:
@@ -1027,6 +1036,21 @@ def _is_direction(toks: list[_Tok], i: int) -> bool:
         and previous != "from"
         and following not in _REGION_NOUNS
         and not (i >= 2 and toks[i - 2][0] in ("on", "at", "in", "from"))
+    )
+
+
+def _region_modifier(toks: list[_Tok], i: int) -> bool:
+    """Whether the word at ``i`` qualifies a region noun: "lower third",
+    "upper left corner"."""
+    following = toks[i + 1 : i + 3]
+    if not following:
+        return False
+    if following[0][0] in _REGION_NOUNS:
+        return True
+    return (
+        len(following) == 2
+        and following[0][1].position
+        and following[1][0] in _REGION_NOUNS
     )
 
 
@@ -1445,7 +1469,7 @@ def lint(
     if quality == "ultra":
         if branch and len(branch) < 3:
             why = f"this branch has only {len(branch)} round{'s' * (len(branch) != 1)}"
-        elif stage in ("composition", "lighting", "details", "style"):
+        elif stage in ("composition", "lighting", "details"):
             why = f"this is a {stage} round"
         else:
             why = ""
