@@ -70,7 +70,7 @@ class Template:
     name: str
     title: str = ""
     description: str = ""
-    steps: tuple[TemplateStep, ...] = field(default=())
+    steps: Sequence[TemplateStep] = field(default=())
     builtin: bool = False
 
     def __post_init__(self) -> None:
