@@ -14,9 +14,20 @@ from typing import Any
 
 from core import checklist as checks
 from core import cli
+from core.errors import BadInput
 
 Handler = Callable[[argparse.Namespace], dict[str, Any]]
 Command = Callable[[str, Handler, str], argparse.ArgumentParser]
+
+
+def _slots(args: argparse.Namespace) -> dict[str, str]:
+    slots = {}
+    for item in args.slot:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise BadInput(f"A slot is given as NAME=VALUE, not {item!r}.")
+        slots[key.strip()] = value.strip()
+    return slots
 
 
 def _out(args: argparse.Namespace, data: dict[str, Any], text: str) -> dict[str, Any]:
@@ -151,7 +162,7 @@ def cmd_template_import(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_template_apply(args: argparse.Namespace) -> dict[str, Any]:
     from core import library
 
-    applied = library.apply(cli._engine(), args.session, args.name)
+    applied = library.apply(cli._engine(), args.session, args.name, _slots(args))
     assert applied is not None  # a name was given, so a template is active
     data = applied.to_json()
     return _out(args, data, _applied_text(data))
@@ -166,6 +177,7 @@ def cmd_template_run(args: argparse.Namespace) -> dict[str, Any]:
         args.name,
         args.round,
         backend=args.backend,
+        slots=_slots(args),
         over_budget=args.over_budget,
         progress_callback=cli._progress(args),
     )
@@ -270,6 +282,14 @@ def register(command: Command) -> None:
     run.add_argument("round")
     run.add_argument("--backend", choices=["local", "gemini"], default="local")
     run.add_argument("--over-budget", action="store_true")
+    for sub in (apply, run):
+        sub.add_argument(
+            "--slot",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help="fill a {slot} of the skeletons, e.g. product=the watch",
+        )
 
     check = command("check", cmd_check, "tick a stop-checklist item on a round")
     check.add_argument("round")

@@ -313,3 +313,35 @@ def test_human_output_is_text(
     assert out.startswith("20 of 140 credits spent, 120 left (ok)")
     assert cli.main(["template", "list"]) == 0
     assert builtin_templates()[0].name in capsys.readouterr().out
+
+
+def test_slots_fill_the_skeletons(
+    capsys: pytest.CaptureFixture[str], charging: ChargingBackend
+) -> None:
+    base = paid_engine(charging).new_session("a watch", backend="paid")
+
+    code, applied = run(
+        capsys,
+        "template",
+        "apply",
+        "product",
+        base.session,
+        "--slot",
+        "product=the watch",
+        "--json",
+    )
+
+    assert code == 0
+    assert applied["next"]["skeleton"].startswith("Move {product} slightly")
+    assert applied["next"]["instruction"].startswith("Move the watch slightly")
+    code, bad = run(
+        capsys,
+        "template",
+        "apply",
+        "product",
+        base.session,
+        "--slot",
+        "watch",
+        "--json",
+    )
+    assert code == 2 and "NAME=VALUE" in bad["error"]["message"]

@@ -12,9 +12,9 @@ from core import library
 from core.engine import Engine
 from core.errors import BadInput, NotFound
 from core.lint import classify_stage
-from core.templates import builtin_templates
+from core.templates import builtin_templates, fill
 from tests.conftest import sample
-from tests.test_meter import ChargingBackend, charging_engine
+from tests.test_meter import charging_engine
 
 BRANCH = [
     "crop in slightly",
@@ -234,25 +234,51 @@ def test_a_saved_look_runs_on_another_photo(local: Engine, tmp_path: Path) -> No
     assert warmth > 10
 
 
-def test_a_failing_step_stops_the_run_and_keeps_earlier_rounds(
+def test_a_refused_step_stops_the_run_and_keeps_earlier_rounds(
     paid: Engine,
 ) -> None:
-    backend = paid.backend("paid")
-    assert isinstance(backend, ChargingBackend)
     base = paid.new_session("a watch", backend="paid", budget=60, hard_budget=True)
-    last = refine_all(paid, base.id, BRANCH[:1])[-1]
-    paid.refine(last, BRANCH[1], over_budget=True)
-    library.save_branch(paid, paid.session(base.session).current_round or "", "r")
-    fresh = paid.new_session("a watch", backend="paid", budget=60, hard_budget=True)
 
-    result = library.run(paid, "r", fresh.id, backend="paid")
+    result = library.run(paid, "product", base.id, backend="paid")
 
-    # 20 (start) + 20 + 20 = 60 fits; nothing more was asked for.
-    assert len(result.rounds) == 2 and result.error is None
-    blocked = library.run(paid, "r", result.rounds[-1].id, backend="paid")
-    assert blocked.rounds == [] and blocked.error is not None
-    assert blocked.error.kind == "budget"
-    forced = library.run(
-        paid, "r", result.rounds[-1].id, backend="paid", over_budget=True
-    )
-    assert len(forced.rounds) == 2
+    # 20 for the start and 20 for each of two steps reach the budget of 60; the
+    # third step is refused before anything runs.
+    assert len(result.rounds) == 2
+    assert result.error is not None and result.error.kind == "budget"
+    assert paid.session(base.session).credits == 60
+    forced = library.run(paid, "product", base.id, backend="paid", over_budget=True)
+    assert forced.error is None and len(forced.rounds) == 4
+
+
+def test_a_built_in_plan_runs_on_a_real_photo(local: Engine, tmp_path: Path) -> None:
+    base = local.new_session("", [small_photo(tmp_path, "coffee")], backend="local")
+    product = next(t for t in builtin_templates() if t.name == "product")
+
+    result = library.run(local, "product", base.id)
+
+    assert result.error is None
+    assert [r.instruction for r in result.rounds] == [
+        fill(step.skeleton) for step in product.steps
+    ]
+    assert [r.quality for r in result.rounds] == [s.tier for s in product.steps]
+    assert all(r.applied for r in result.rounds)
+    done = library.progress(local, base.session)
+    assert done is not None and done.next is None and done.steps_done == 4
+
+
+def test_an_ab_step_runs_its_alternatives_as_siblings(
+    local: Engine, tmp_path: Path
+) -> None:
+    base = local.new_session("", [small_photo(tmp_path, "coffee")], backend="local")
+    ab = next(t for t in builtin_templates() if t.name == "ab-lighting")
+    warm, cool = (fill(a) for a in ab.steps[1].alternatives)
+
+    result = library.run(local, "ab-lighting", base.id)
+
+    assert result.error is None and len(result.rounds) == 5
+    framed, *pair, detail, polish = result.rounds
+    assert {r.instruction for r in pair} == {warm, cool}
+    assert {r.parent for r in pair} == {framed.id}
+    # The run goes on from the first alternative; the other waits for a verdict.
+    chosen = next(r for r in pair if r.instruction == warm)
+    assert detail.parent == chosen.id and polish.parent == detail.id
