@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -369,10 +370,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if error.attempt:
             print(f"(recorded as attempt {error.attempt})", file=sys.stderr)
         return error.exit_code
-    if want_json:
-        print(json.dumps(result, ensure_ascii=False))
-    else:
-        _print_human(result)
+    try:
+        if want_json:
+            print(json.dumps(result, ensure_ascii=False))
+        else:
+            _print_human(result)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # A reader such as `head` closed the pipe early; that is not a failure.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
     return 1 if result.get("errors") else 0
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from core.cancel import ProgressCallback
 from core.engine import Engine
 from core.errors import BadInput, NotFound, NotUnderstood
-from core.models import Session
+from core.models import Round, Session
 
 DEMO_KEY = "demo_session"
 
@@ -52,15 +52,15 @@ def ensure_demo(engine: Engine, progress: ProgressCallback | None = None) -> Ses
             title="Demo: coffee for the menu",
             progress=progress,
         )
-    options = {"backend": "local", "progress": progress}
-    framed = engine.refine(
-        base.id, "Crop in slightly and move the cup a little lower", **options
-    )
-    lit = engine.refine(
+
+    def refine(round_id: str, instruction: str) -> Round:
+        return engine.refine(round_id, instruction, backend="local", progress=progress)
+
+    framed = refine(base.id, "Crop in slightly and move the cup a little lower")
+    lit = refine(
         framed.id,
         "Add a subtle warm cast to the highlights, deepen the shadows slightly "
         "and increase the contrast",
-        **options,
     )
     engine.note(lit.id, "Warm highlights suit the wooden table; keep them.")
     warm, cool = engine.ab(
@@ -73,15 +73,14 @@ def ensure_demo(engine: Engine, progress: ProgressCallback | None = None) -> Ses
             raise alternative
     assert not isinstance(warm, Exception)
     engine.mark_winner(warm.id)
-    detailed = engine.refine(
+    detailed = refine(
         warm.id,
         "Sharpen the cup slightly and blur the background. "
         "Keep everything else unchanged.",
-        **options,
     )
     engine.star(detailed.id, True)
     try:
-        engine.refine(detailed.id, "Make it better", **options)
+        refine(detailed.id, "Make it better")
     except NotUnderstood:
         pass  # kept as the demo's failed attempt, shown dimmed in the tree
     engine.restore(detailed.id)

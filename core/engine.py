@@ -257,7 +257,7 @@ class Engine:
             "generate" if not ingested else "edit" if len(ingested) == 1 else "compose"
         )
         input_shas = [self.blobs.put_image(item.image) for item in ingested]
-        session_row = {
+        session_row: dict[str, Any] = {
             "id": new_id(),
             "title": _title(title, prompt, ingested),
             "created": now_iso(),
@@ -341,6 +341,7 @@ class Engine:
         )
         if (
             session.hard_budget
+            and cost > 0
             and not over_budget
             and session.credits + cost > session.budget
         ):
@@ -496,7 +497,7 @@ class Engine:
 
     def note(self, round_id: str, text: str) -> Round:
         current = self.round(round_id)
-        text = text.strip()
+        text = redact(text.strip())
         with self.store.transaction() as db:
             if text:
                 db.execute(

@@ -40,7 +40,7 @@ def new_id(length: int = 6) -> str:
 
 
 def _migration_1(db: sqlite_utils.Database) -> None:
-    db["sessions"].create(
+    db.table("sessions").create(
         {
             "id": str,
             "title": str,
@@ -59,7 +59,7 @@ def _migration_1(db: sqlite_utils.Database) -> None:
         not_null={"title", "created", "updated", "budget"},
         defaults={"hard_budget": 0, "quality": "common"},
     )
-    db["rounds"].create(
+    db.table("rounds").create(
         {
             "id": str,
             "session": str,
@@ -99,9 +99,9 @@ def _migration_1(db: sqlite_utils.Database) -> None:
         not_null={"session", "number", "mode", "quality", "backend", "image"},
         defaults={"starred": 0, "winner": 0, "keep": 0, "credits": 0},
     )
-    db["rounds"].create_index(["session", "number"], unique=True)
-    db["rounds"].create_index(["parent"])
-    db["attempts"].create(
+    db.table("rounds").create_index(["session", "number"], unique=True)
+    db.table("rounds").create_index(["parent"])
+    db.table("attempts").create(
         {
             "id": str,
             "session": str,
@@ -122,8 +122,8 @@ def _migration_1(db: sqlite_utils.Database) -> None:
         foreign_keys=[("session", "sessions", "id")],
         not_null={"session", "kind", "message"},
     )
-    db["attempts"].create_index(["session"])
-    db["round_inputs"].create(
+    db.table("attempts").create_index(["session"])
+    db.table("round_inputs").create(
         {
             "round": str,
             "position": int,
@@ -135,22 +135,22 @@ def _migration_1(db: sqlite_utils.Database) -> None:
         pk=("round", "position"),
         foreign_keys=[("round", "rounds", "id")],
     )
-    db["notes"].create(
+    db.table("notes").create(
         {"round": str, "text": str, "updated": str},
         pk="round",
         foreign_keys=[("round", "rounds", "id")],
     )
-    db["checks"].create(
+    db.table("checks").create(
         {"round": str, "item": str, "created": str},
         pk=("round", "item"),
         foreign_keys=[("round", "rounds", "id")],
     )
-    db["templates"].create(
+    db.table("templates").create(
         {"name": str, "builtin": int, "body": str, "created": str},
         pk="name",
         defaults={"builtin": 0},
     )
-    db["settings"].create({"key": str, "value": str}, pk="key")
+    db.table("settings").create({"key": str, "value": str}, pk="key")
     db.execute(
         "CREATE VIRTUAL TABLE search_index USING fts5("
         "round UNINDEXED, session UNINDEXED, instruction, note, "
