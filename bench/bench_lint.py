@@ -35,8 +35,7 @@ INSTRUCTION = (
     "Move the watch slightly higher and more centered, soften the shadows under "
     "the case, add a subtle warm cast to the highlights, sharpen the engraving on "
     "the lid and add more texture to the leather strap; raise the saturation a "
-    "touch. Keep the background and the reflections on the glass exactly as they "
-    "are now."
+    "touch. Keep the backdrop and the reflections on the glass as they are now."
 )
 
 BRANCH = (

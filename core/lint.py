@@ -22,7 +22,7 @@ import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 STAGES = ("composition", "lighting", "details", "polish", "style", "other")
 KEEP_CLAUSE = " Keep everything else unchanged."
@@ -84,8 +84,7 @@ class LintWarning:
         }
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     """One distinct change found in an instruction, with its place in the text."""
 
     text: str
@@ -696,8 +695,7 @@ _APOSTROPHES = str.maketrans({"\u2019": "'"})
 _Tok = tuple[str, _Lex, int, int]
 
 
-@dataclass(frozen=True, slots=True)
-class _Effect:
+class _Effect(NamedTuple):
     """One attribute pushed one way, on some parts of the picture (none: all)."""
 
     attr: str
@@ -758,7 +756,7 @@ def _runs(text: str) -> list[tuple[list[_Tok], bool]]:
             end = position + len(word)
             found = lookup.get(word)
             if found is not None:
-                run.append((found[0], found[1], position, end))
+                run.append(found + (position, end))
                 phrases = phrases or found[0] in heads
             elif word[0] in "'-" or word[-1] in "'-":
                 inner = word.strip("'-")
@@ -914,19 +912,9 @@ def _read(toks: list[_Tok]) -> _Clause:
             objects.append(lemma)
     concrete = bool(bits & _CONCRETE)
 
-    clause = _Clause(toks, toks[0][2], toks[-1][3])
-    # A keep clause opens with its keeping ("leave the background unchanged",
-    # "don't touch the face"); a change may mention keeping later on.
-    clause.keep = decisive is not None and decisive.keep
-    clause.signal = signal
-    clause.verb = bool(bits & _ACTS)
-    clause.targeted = bool(bits & _TARGETED)
-    # Where a thing moves to is a destination, not a limit on the change.
-    clause.region = bool(bits & _REGION) and not bits & _MOVES
-    clause.objects = tuple(objects)
+    effects: tuple[_Effect, ...] = ()
     if bits & _ACTIVE:
         effects = _effects(toks, bool(bits & _MOVES), objects)
-        clause.effects = effects
         for effect in effects:
             if effect.attr in _LOOSE_ATTRS:
                 scores["composition"] = scores.get("composition", 0) + 1
@@ -937,12 +925,31 @@ def _read(toks: list[_Tok]) -> _Clause:
             elif effect.attr == "sharpness" and effect.sign > 0:
                 if global_ or any(t[0] in _SHARPNESS_GLOBAL for t in toks):
                     scores["polish"] = scores.get("polish", 0) + 2
-    clause.concrete = concrete
-    clause.vague = not concrete and (bool(bits & _VAGUE) or not objects)
+    stage = "other"
     if scores:
-        best = max(scores.values())
-        clause.stage = next(s for s in _SPLIT_ORDER if scores.get(s) == best)
-    return clause
+        best = 0
+        for name in _SPLIT_ORDER:  # a tie goes to the earlier stage
+            score = scores.get(name, 0)
+            if score > best:
+                stage, best = name, score
+    return _Clause(
+        toks,
+        toks[0][2],
+        toks[-1][3],
+        # A keep clause opens with its keeping ("leave the background unchanged",
+        # "don't touch the face"); a change may mention keeping later on.
+        keep=decisive is not None and decisive.keep,
+        signal=signal,
+        verb=bool(bits & _ACTS),
+        stage=stage,
+        concrete=concrete,
+        vague=not concrete and (bool(bits & _VAGUE) or not objects),
+        # Where a thing moves to is a destination, not a limit on the change.
+        region=bool(bits & _REGION) and not bits & _MOVES,
+        targeted=bool(bits & _TARGETED),
+        objects=tuple(objects),
+        effects=effects,
+    )
 
 
 def _effects(toks: list[_Tok], move: bool, objects: list[str]) -> tuple[_Effect, ...]:
@@ -950,10 +957,12 @@ def _effects(toks: list[_Tok], move: bool, objects: list[str]) -> tuple[_Effect,
     raw: list[tuple[str, int, bool]] = []
     generic = -1  # index of the direction word waiting for an attribute
     generic_used = False
+    generics: list[int] = []  # direction words, for those that find no attribute
     bound: set[int] = set()
-    for i, (_, lex, _, _) in enumerate(toks):
-        if lex.kind == _PREP:
-            if generic >= 0 and generic_used:
+    nouns: list[tuple[str, str]] = []  # attribute words, as possible targets
+    for i, (lemma, lex, _, _) in enumerate(toks):
+        if lex.kind:
+            if lex.kind == _PREP and generic >= 0 and generic_used:
                 generic = -1
             continue
         if lex.generic and not lex.attr:
@@ -963,13 +972,15 @@ def _effects(toks: list[_Tok], move: bool, objects: list[str]) -> tuple[_Effect,
                 bound.add(generic)  # "add more texture": one direction, said twice
             generic = i
             generic_used = False
+            generics.append(i)
+            continue
+        if not lex.attr:
             continue
         if lex.position:
             if move and _is_direction(toks, i):
                 raw.append((lex.attr, lex.sign, False))
             continue
-        if not lex.attr:
-            continue
+        nouns.append((lemma, lex.attr))
         if generic >= 0:
             raw.append((lex.attr, toks[generic][1].sign * lex.polarity, False))
             bound.add(generic)
@@ -983,26 +994,22 @@ def _effects(toks: list[_Tok], move: bool, objects: list[str]) -> tuple[_Effect,
         if lex.sign:
             raw.append((lex.attr, lex.sign, lex.weak))
 
-    for i, (_, lex, _, _) in enumerate(toks):
-        if (
-            lex.generic
-            and not lex.attr
-            and lex.fallback
-            and i not in bound
-            and not _region_modifier(toks, i)
-        ):
-            if lex.fallback == "vertical" and not move:
-                continue
-            if lex.fallback == "presence" and not objects:
-                continue
-            raw.append((lex.fallback, lex.sign, lex.weak))
+    for i in generics:
+        lex = toks[i][1]
+        if not lex.fallback or i in bound:
+            continue
+        if lex.fallback == "vertical" and not move:
+            continue
+        if lex.fallback == "presence" and not objects:
+            continue
+        raw.append((lex.fallback, lex.sign, lex.weak))
 
     if not raw:
         return ()
     # "darken the shadows" is about the shadows, not the whole picture's brightness.
     if any(attr == "brightness" for attr, _, _ in raw):
         for noun, flip in _BRIGHTNESS_ON.items():
-            if any(t[1].attr == noun for t in toks):
+            if any(attr == noun for _, attr in nouns):
                 raw = [
                     (noun, sign * flip, weak)
                     if attr == "brightness"
@@ -1013,7 +1020,6 @@ def _effects(toks: list[_Tok], move: bool, objects: list[str]) -> tuple[_Effect,
     strong = {attr for attr, _, weak in raw if not weak}
     # The parts an effect concerns: the objects, and attributes it does not push
     # itself ("warm the highlights" concerns the highlights).
-    nouns = [(t[0], t[1].attr) for t in toks if t[1].attr]
     things = frozenset(objects)
     effects: list[_Effect] = []
     seen: set[tuple[str, int]] = set()
@@ -1191,17 +1197,26 @@ def _info(
     return LintWarning(code, "info", message, start, end, suggestion)
 
 
-def _clean(text: str) -> str:
+def _clean(text: str, first: bool) -> str:
+    """A change's text as part of a proposed round: trimmed, capitalised only at
+    the start of the round."""
     text = text.strip(" \t\n,;:.-*\u2022")
-    return text[:1].upper() + text[1:]
+    if first:
+        return text[:1].upper() + text[1:]
+    if text[:1].isupper() and text[1:2].islower():
+        return text[:1].lower() + text[1:]
+    return text
 
 
 def split_rounds(changes: Sequence[Change]) -> list[tuple[str, list[Change]]]:
     """Group changes into proposed rounds: by stage in workflow order, at most three
     changes a round."""
+    groups: dict[str, list[Change]] = {}
+    for change in changes:
+        groups.setdefault(change.stage, []).append(change)
     rounds: list[tuple[str, list[Change]]] = []
     for stage in _SPLIT_ORDER:
-        group = [c for c in changes if c.stage == stage]
+        group = groups.get(stage)
         if not group:
             continue
         count = -(-len(group) // 3)
@@ -1214,12 +1229,7 @@ def split_rounds(changes: Sequence[Change]) -> list[tuple[str, list[Change]]]:
 def _split_suggestion(changes: Sequence[Change]) -> str:
     lines = []
     for number, (stage, group) in enumerate(split_rounds(changes), start=1):
-        text = ", ".join(
-            _clean(c.text)
-            if i == 0
-            else _clean(c.text)[:1].lower() + _clean(c.text)[1:]
-            for i, c in enumerate(group)
-        )
+        text = ", ".join(_clean(c.text, i == 0) for i, c in enumerate(group))
         lines.append(f"{number}. {stage}: {text}.")
     return "\n".join(lines)
 
