@@ -668,6 +668,7 @@ _REGION_NOUNS = frozenset(
     {"third", "half", "side", "corner", "quadrant", "part", "area", "edge", "region"}
 )
 _BLANK = _Lex()
+_PRONOUNS = frozenset({"it", "them", "this", "that", "these", "those"})
 # Every known word form, with its lemma and meaning, in one lookup.
 _LOOKUP: dict[str, tuple[str, _Lex]] = {
     form: (lemma, _WORDS.get(lemma, _BLANK)) for form, lemma in _LEMMA.items()
@@ -858,7 +859,11 @@ def _clauses(text: str) -> list[_Clause]:
         if (
             previous is not None
             and not previous.keep
-            and (not clause.signal or _dangling_adjective(previous.toks))
+            and (
+                not clause.signal
+                or _dangling_adjective(previous.toks)
+                or (not previous.verb and _refers_back(clause))
+            )
         ):
             # "the face, hands and case": more objects for the change before.
             if clause.signal or clause.objects:
@@ -870,6 +875,12 @@ def _clauses(text: str) -> list[_Clause]:
     if pending:
         clauses.append(_read(pending))
     return clauses
+
+
+def _refers_back(clause: _Clause) -> bool:
+    """True for "soften it" after "the light is too harsh": the fix for the
+    complaint before it, naming nothing of its own."""
+    return not clause.objects and any(t[0] in _PRONOUNS for t in clause.toks)
 
 
 def _dangling_adjective(toks: list[_Tok]) -> bool:
@@ -954,12 +965,12 @@ def _read(toks: list[_Tok]) -> _Clause:
 
 def _effects(toks: list[_Tok], move: bool, objects: list[str]) -> tuple[_Effect, ...]:
     """Which attributes the clause pushes, in which direction, and where."""
-    raw: list[tuple[str, int, bool]] = []
+    raw: list[tuple[str, int, bool, int]] = []  # attribute, sign, weak, where
     generic = -1  # index of the direction word waiting for an attribute
     generic_used = False
     generics: list[int] = []  # direction words, for those that find no attribute
     bound: set[int] = set()
-    nouns: list[tuple[str, str]] = []  # attribute words, as possible targets
+    nouns: list[tuple[str, str, int]] = []  # attribute words, as possible targets
     for i, (lemma, lex, _, _) in enumerate(toks):
         if lex.kind:
             if lex.kind == _PREP and generic >= 0 and generic_used:
@@ -978,21 +989,21 @@ def _effects(toks: list[_Tok], move: bool, objects: list[str]) -> tuple[_Effect,
             continue
         if lex.position:
             if move and _is_direction(toks, i):
-                raw.append((lex.attr, lex.sign, False))
+                raw.append((lex.attr, lex.sign, False, i))
             continue
-        nouns.append((lemma, lex.attr))
+        nouns.append((lemma, lex.attr, i))
         if generic >= 0:
-            raw.append((lex.attr, toks[generic][1].sign * lex.polarity, False))
+            raw.append((lex.attr, toks[generic][1].sign * lex.polarity, False, i))
             bound.add(generic)
             generic_used = True
             continue
         after = _next_meaningful(toks, i)
         if after >= 0 and toks[after][1].generic and not toks[after][1].attr:
-            raw.append((lex.attr, toks[after][1].sign * lex.polarity, False))
+            raw.append((lex.attr, toks[after][1].sign * lex.polarity, False, i))
             bound.add(after)
             continue
         if lex.sign:
-            raw.append((lex.attr, lex.sign, lex.weak))
+            raw.append((lex.attr, lex.sign, lex.weak, i))
 
     for i in generics:
         lex = toks[i][1]
@@ -1002,32 +1013,30 @@ def _effects(toks: list[_Tok], move: bool, objects: list[str]) -> tuple[_Effect,
             continue
         if lex.fallback == "presence" and not objects:
             continue
-        raw.append((lex.fallback, lex.sign, lex.weak))
+        raw.append((lex.fallback, lex.sign, lex.weak, i))
 
     if not raw:
         return ()
-    # "darken the shadows" is about the shadows, not the whole picture's brightness.
-    if any(attr == "brightness" for attr, _, _ in raw):
-        for noun, flip in _BRIGHTNESS_ON.items():
-            if any(attr == noun for _, attr in nouns):
-                raw = [
-                    (noun, sign * flip, weak)
-                    if attr == "brightness"
-                    else (attr, sign, weak)
-                    for attr, sign, weak in raw
-                ]
-                break
-    strong = {attr for attr, _, weak in raw if not weak}
+    # "darken the shadows" deepens the shadows rather than darkening the picture;
+    # in "the shadows darker and the highlights brighter" each word goes with the
+    # nearer noun.
+    tonal = [(where, attr) for _, attr, where in nouns if attr in _BRIGHTNESS_ON]
+    if tonal:
+        for n, (attr, sign, weak, where) in enumerate(raw):
+            if attr == "brightness":
+                _, noun = min(tonal, key=lambda t: abs(t[0] - where))
+                raw[n] = (noun, sign * _BRIGHTNESS_ON[noun], weak, where)
+    strong = {attr for attr, _, weak, _ in raw if not weak}
     # The parts an effect concerns: the objects, and attributes it does not push
     # itself ("warm the highlights" concerns the highlights).
     things = frozenset(objects)
     effects: list[_Effect] = []
     seen: set[tuple[str, int]] = set()
-    for attr, sign, weak in raw:
+    for attr, sign, weak, _ in raw:
         if (weak and attr in strong) or (attr, sign) in seen:
             continue
         seen.add((attr, sign))
-        named = {lemma for lemma, other in nouns if other != attr}
+        named = {lemma for lemma, other, _ in nouns if other != attr}
         effects.append(_Effect(attr, sign, things | named if named else things, weak))
     return tuple(effects)
 

@@ -203,6 +203,30 @@ CASES: list[tuple[str, str, str, str | None, set[str]]] = [
     ("Sharpen the watch face", "none", "common", "exact", set()),
     ("Sharpen the watch face", "none", "common", "unset", set()),
     ("Soften the light on the lid", "promoted", "common", None, set()),
+    # Everyday phrasing: complaints with their fix, questions, paired tonal moves.
+    ("The lighting is too harsh, soften it", "composed", "common", None, set()),
+    (
+        "Make the shadows darker and the highlights brighter",
+        "composed",
+        "common",
+        None,
+        set(),
+    ),
+    (
+        "Warmer tones please, and a little more contrast",
+        "composed",
+        "common",
+        None,
+        set(),
+    ),
+    ("Replace the background with a beach at sunset", "fresh", "common", None, set()),
+    (
+        "Can you make the colours a bit more vibrant?",
+        "lit",
+        "common",
+        None,
+        {"final-on-common"},
+    ),
     # The guide's workflow on a watch, round by round.
     (WATCH[0], "watch1", "common", None, set()),
     (WATCH[1], "watch2", "common", None, {INFO}),
