@@ -859,6 +859,7 @@ def _clauses(text: str) -> list[_Clause]:
         if (
             previous is not None
             and not previous.keep
+            and not clause.keep
             and (
                 not clause.signal
                 or _dangling_adjective(previous.toks)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.lint import KEEP_CLAUSE, BudgetState, LintWarning, classify_stage, lint
 
@@ -510,6 +512,10 @@ def test_severities_follow_the_issue() -> None:
             "Brighten the sky, then warm the sand & cool the sea",
             ["Brighten the sky", "warm the sand", "cool the sea"],
         ),
+        (
+            "\u0130stanbul skyline: warm the light, don\u2019t touch the \u0130 sign",
+            ["\u0130stanbul skyline: warm the light"],
+        ),
     ],
 )
 def test_changes_are_split_where_a_user_means_them(
@@ -695,3 +701,31 @@ def test_branch_analysis_is_cached_but_follows_a_changed_branch() -> None:
     assert "contradiction" in first.codes
     assert "contradiction" not in second.codes
     assert again.codes == first.codes
+
+
+_WORDY = st.lists(
+    st.sampled_from(
+        list(" ,;:.!?\n-*()'&\u2019\u0130\u2014")
+        + ["warm", "cool", "the", "and", "shadows", "left", "only", "1)", "keep", "add"]
+    ),
+    max_size=80,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.one_of(st.text(max_size=300), _WORDY))
+def test_any_text_lints_with_spans_inside_it(text: str) -> None:
+    report = lint(text, BRANCHES["detailed"], "ultra", BUDGETS["over"])
+    for change in report.changes:
+        assert text[change.start : change.end] == change.text
+        assert change.text.strip()
+    for warning in report.warnings:
+        assert 0 <= warning.start <= warning.end <= len(text)
+    assert report.stage in (
+        "composition",
+        "lighting",
+        "details",
+        "polish",
+        "style",
+        "other",
+    )
