@@ -703,6 +703,7 @@ class _Effect(NamedTuple):
     sign: int
     targets: frozenset[str]
     weak: bool = False
+    first: str = ""  # the first target in the text, to name it in messages
 
 
 @dataclass(slots=True)
@@ -1037,8 +1038,10 @@ def _effects(toks: list[_Tok], move: bool, objects: list[str]) -> tuple[_Effect,
         if (weak and attr in strong) or (attr, sign) in seen:
             continue
         seen.add((attr, sign))
-        named = {lemma for lemma, other, _ in nouns if other != attr}
-        effects.append(_Effect(attr, sign, things | named if named else things, weak))
+        named = [lemma for lemma, other, _ in nouns if other != attr]
+        first = objects[0] if objects else named[0] if named else ""
+        targets = things.union(named) if named else things
+        effects.append(_Effect(attr, sign, targets, weak, first))
     return tuple(effects)
 
 
@@ -1166,6 +1169,7 @@ _ATTR_WORDS = {
     "horizontal": ("position", "further right", "further left"),
     "vertical": ("position", "higher", "lower"),
 }
+_WORK = {"details": "detail", "polish": "polish"}
 _STAGE_EXAMPLES = {
     "composition": "move the subject a little higher",
     "lighting": "soften the shadows on the left",
@@ -1178,11 +1182,10 @@ _STAGE_EXAMPLES = {
 def _describe(effect: _Effect) -> tuple[str, str]:
     """The attribute's name and the direction the effect pushes it, for messages."""
     if effect.attr == "presence":
-        name = " ".join(sorted(effect.targets)) or "element"
-        return name, "added" if effect.sign > 0 else "removed"
+        return effect.first or "element", "added" if effect.sign > 0 else "removed"
     noun, more, less = _ATTR_WORDS.get(effect.attr, (effect.attr, "stronger", "weaker"))
-    if effect.targets and effect.attr not in _LOOSE_ATTRS:
-        noun = f"{noun} of the {' '.join(sorted(effect.targets))}"
+    if effect.first and effect.attr not in _LOOSE_ATTRS:
+        noun = f"{noun} of the {effect.first}"
     return noun, more if effect.sign > 0 else less
 
 
@@ -1244,7 +1247,7 @@ def _split_suggestion(changes: Sequence[Change]) -> str:
     return "\n".join(lines)
 
 
-def _too_many(changes: Sequence[Change], text: str) -> LintWarning | None:
+def _too_many(changes: Sequence[Change]) -> LintWarning | None:
     count = len(changes)
     stages = {c.stage for c in changes if c.stage != "other"}
     if count < 4:
@@ -1338,8 +1341,8 @@ def _self_contradiction(changes: Sequence[_Clause]) -> list[LintWarning]:
                 f"Asks for the {name} to be both {more} and {less}.",
                 first.start,
                 second.end,
-                "Keep one direction, or name two different parts (a brighter "
-                "subject and a darker background, say).",
+                "Keep one direction, or give each direction its own part of the "
+                "picture.",
             )
         )
     return found
@@ -1369,7 +1372,11 @@ def _contradiction(changes: Sequence[_Clause], branch: _Branch) -> list[LintWarn
             name, direction = _describe(earlier)
             if effect.attr == "presence":
                 what = f"which {direction} the {name}"
-                restore = f"Restore the {name} as in round {before}."
+                restore = ""
+            elif effect.attr in _LOOSE_ATTRS and effect.attr != "size":
+                thing = earlier.first or effect.first or "subject"
+                what = f"which moved the {thing} {direction}"
+                restore = f"Put the {thing} back where it was in round {before}."
             else:
                 what = f"which made the {name} {direction}"
                 restore = f"Restore the {name} from round {before}."
@@ -1381,24 +1388,28 @@ def _contradiction(changes: Sequence[_Clause], branch: _Branch) -> list[LintWarn
                     change.start,
                     change.end,
                     f"Branch from round {before} to try this instead of round "
-                    f'{past.number}, or write "{restore}"',
+                    + (
+                        f'{past.number}, or write "{restore}"'
+                        if restore
+                        else f"{past.number}."
+                    ),
                 )
             )
     return found
 
 
 def _premature(
-    changes: Sequence[_Clause], stage: str, branch: _Branch, numbers: Sequence[int]
+    changes: Sequence[_Clause], stage: str, branch: _Branch
 ) -> LintWarning | None:
     composition = next((c for c in changes if c.stage == "composition"), None)
     if composition is not None:
         detail = branch.first_detail
         if detail is None:
             return None
-        before = numbers[detail.index - 1]
+        before = branch.numbers[detail.index - 1]
         return _warn(
             "premature-detail",
-            f"A composition change after the {detail.stage} work of round "
+            f"A composition change after the {_WORK[detail.stage]} work of round "
             f"{detail.number}; moving things may lose that work.",
             composition.start,
             composition.end,
@@ -1431,6 +1442,54 @@ def _budget(budget: BudgetState) -> LintWarning | None:
     )
 
 
+def _tier(quality: str, stage: str, rounds: int | None) -> LintWarning | None:
+    """Ultra before the final round, or a polish round left on Common."""
+    if quality == "common" and stage == "polish":
+        return _info(
+            "final-on-common",
+            "A polish round on Common; if this is the final version, Ultra renders "
+            "it with more detail.",
+            suggestion="Run the final round on Ultra, or promote this one when it is "
+            "right.",
+        )
+    if quality != "ultra":
+        return None
+    if rounds is not None and rounds < 3:
+        why = f"this branch has only {rounds} round{'s' * (rounds != 1)}"
+    elif stage in ("composition", "lighting", "details"):
+        why = f"this is a {stage} round"
+    else:
+        return None
+    return _warn(
+        "ultra-too-early",
+        f"Ultra costs twice as much as Common and {why}; it pays off on the final "
+        "render.",
+        suggestion="Explore on Common, and render the finished round on Ultra "
+        "(promote it).",
+    )
+
+
+def _keep_clause(clauses: Sequence[_Clause], text: str) -> LintWarning | None:
+    """A change limited to a part of the picture that does not protect the rest."""
+    changes = [c for c in clauses if not c.keep]
+    if not changes or len(changes) < len(clauses):
+        return None
+    targeted = next((c for c in changes if c.targeted), None)
+    if targeted is None and all(c.region for c in changes):
+        targeted = changes[0]
+    if targeted is None:
+        return None
+    ends_sentence = text.rstrip().endswith((".", "!", "?"))
+    return _info(
+        "missing-keep-clause",
+        "A targeted change that does not say the rest stays as it is; the model "
+        "may touch other parts too.",
+        targeted.start,
+        targeted.end,
+        KEEP_CLAUSE if ends_sentence else "." + KEEP_CLAUSE,
+    )
+
+
 def lint(
     instruction: str,
     branch: Sequence[BranchRound] = (),
@@ -1440,20 +1499,21 @@ def lint(
     """Check an instruction against the workflow's habits and the branch it extends.
 
     ``branch`` runs from the session's first round to the parent of the round being
-    planned; with no branch, the rules about earlier rounds are skipped.
+    planned; with no branch, the rules about earlier rounds are skipped. Warnings
+    come before notices (severity "info").
     """
     warnings: list[LintWarning] = []
-    if budget is not None and (over := _budget(budget)) is not None:
-        warnings.append(over)
     if not instruction.strip():
-        warnings.insert(
-            0,
+        warnings.append(
             _warn(
                 "empty",
                 "The instruction is empty.",
                 suggestion=f'Say what to change, e.g. "{_STAGE_EXAMPLES["lighting"]}".',
-            ),
+            )
         )
+    if budget is not None and (over := _budget(budget)) is not None:
+        warnings.append(over)
+    if not instruction.strip():
         return Report(warnings=warnings)
 
     clauses = _clauses(instruction)
@@ -1462,7 +1522,6 @@ def lint(
     changes = [
         Change(instruction[c.start : c.end], c.start, c.end, c.stage) for c in found
     ]
-
     if len(instruction) > MAX_CHARS:
         warnings.append(
             _warn(
@@ -1476,70 +1535,24 @@ def lint(
         )
     warnings += _vague(clauses, instruction)
     warnings += _self_contradiction(found)
-    if (many := _too_many(changes, instruction)) is not None:
-        warnings.append(many)
-
-    facts = None
+    optional = [
+        _too_many(changes),
+        _tier(quality, stage, len(branch) if branch else None),
+    ]
     if branch:
         facts = _branch(tuple((r.number, r.instruction, r.mode) for r in branch))
         warnings += _contradiction(found, facts)
-        if (early := _premature(found, stage, facts, facts.numbers)) is not None:
-            warnings.append(early)
-
-    if quality == "ultra":
-        if branch and len(branch) < 3:
-            why = f"this branch has only {len(branch)} round{'s' * (len(branch) != 1)}"
-        elif stage in ("composition", "lighting", "details"):
-            why = f"this is a {stage} round"
-        else:
-            why = ""
-        if why:
-            warnings.append(
-                _warn(
-                    "ultra-too-early",
-                    f"Ultra costs twice as much as Common and {why}; it pays off "
-                    "on the final render.",
-                    suggestion="Explore on Common, and render the finished round on "
-                    "Ultra (promote it).",
-                )
-            )
-    elif quality == "common" and stage == "polish":
-        warnings.append(
-            _info(
-                "final-on-common",
-                "A polish round on Common; if this is the final version, Ultra "
-                "renders it with more detail.",
-                suggestion="Run the final round on Ultra, or promote this one when "
-                "it is right.",
-            )
-        )
-
-    if found and not any(c.keep for c in clauses):
-        targeted = next((c for c in found if c.targeted), None)
-        if targeted is None and all(c.region for c in found):
-            targeted = found[0]
-        if targeted is not None:
-            end = instruction.rstrip()
-            clause = KEEP_CLAUSE if end.endswith((".", "!", "?")) else "." + KEEP_CLAUSE
-            warnings.append(
+        optional.append(_premature(found, stage, facts))
+        if len(branch) >= DIMINISHING_ROUNDS:
+            optional.append(
                 _info(
-                    "missing-keep-clause",
-                    "A targeted change that does not say the rest stays as it is; "
-                    "the model may touch other parts too.",
-                    targeted.start,
-                    targeted.end,
-                    clause,
+                    "diminishing-returns",
+                    f"This branch is already {len(branch)} rounds deep; most of the "
+                    "gain comes in the first three to five.",
+                    suggestion="Check the stop list, then promote the best round.",
                 )
             )
-
-    if branch and len(branch) >= DIMINISHING_ROUNDS:
-        warnings.append(
-            _info(
-                "diminishing-returns",
-                f"This branch is already {len(branch)} rounds deep; most of the gain "
-                "comes in the first three to five.",
-                suggestion="Check the stop list, then promote the best round.",
-            )
-        )
+    optional.append(_keep_clause(clauses, instruction))
+    warnings += [w for w in optional if w is not None]
     warnings.sort(key=lambda w: w.severity != "warning")
     return Report(changes, stage, warnings)
