@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +130,7 @@ def _measure(home: Path, runs: int) -> Section:
     def in_memory() -> Iterator[None]:
         # The parent comes from memory: the figure is the operation alone.
         original = backend_module._read_turn
-        backend_module._read_turn = lambda turn, store: decoded.copy()
+        backend_module._read_turn = lambda turn, blobs: decoded.copy()
         try:
             yield
         finally:
@@ -167,7 +168,7 @@ def _measure(home: Path, runs: int) -> Section:
                 )
         result = call(case)
         samples = interleaved(
-            {"op": operation(case), "round": lambda case=case: call(case)},
+            {"op": operation(case), "round": partial(call, case)},
             runs=runs,
             warmup=0,
         )

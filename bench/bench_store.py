@@ -37,6 +37,7 @@ from core.backends.base import (
 from core.cancel import CancelToken, ProgressCallback
 from core.config import load_config
 from core.engine import Engine
+from core.models import Round
 
 ROUNDS = 2000
 BATCH = 200
@@ -93,15 +94,22 @@ def run(quick: bool = False) -> Section:
         return _measure(home, opens)
 
 
-def _measure(home: Path, opens: int) -> Section:
-    engine = Engine(load_config(), backends={"tiny": TinyBackend()})
+def grow_session(
+    engine: Engine, rounds: int, batch: int = BATCH
+) -> tuple[Round, list[float]]:
+    """A session of ``rounds`` rounds on the tiny backend, the first round and the
+    seconds each ``batch`` of rounds took to write.
+
+    Branches stay at most ``DEPTH + 1`` rounds deep; each new one starts from an
+    earlier round chosen with a fixed seed, so every run grows the same shape.
+    """
     base = engine.new_session("a steel watch on dark walnut", backend="tiny")
     ids = [base.id]
     depth = {base.id: 1}
     pick = random.Random(6)
 
-    def batch() -> None:
-        for _ in range(min(BATCH, ROUNDS - len(ids))):
+    def write() -> None:
+        for _ in range(min(batch, rounds - len(ids))):
             # Continue the latest branch, or start one from an earlier round.
             parent = ids[-1]
             if depth[parent] > DEPTH:
@@ -112,8 +120,14 @@ def _measure(home: Path, opens: int) -> Section:
             depth[made.id] = depth[parent] + 1
 
     batches: list[float] = []
-    while len(ids) < ROUNDS:
-        batches.append(timed(batch))
+    while len(ids) < rounds:
+        batches.append(timed(write))
+    return base, batches
+
+
+def _measure(home: Path, opens: int) -> Section:
+    engine = Engine(load_config(), backends={"tiny": TinyBackend()})
+    base, batches = grow_session(engine, ROUNDS)
     first_rate = BATCH / batches[0]
     last_rate = BATCH / batches[-1]
 

@@ -1,0 +1,583 @@
+"""The interface's figures (issue 5): launch, a large session, the cursor, previews.
+
+* Launch to the workspace's first frame: ``ripen --last --images halfcell`` is
+  started in a pseudo-terminal of 120x40, and the clock stops when the screen it
+  draws shows the workspace's prompt status ("Refine #2"). Target: under 0.8 s.
+* Opening a session of 2,000 rounds in a running app: from ``open_workspace`` to
+  the tree built and the screen painted. Target: under 0.5 s.
+* A cursor move in the session tree against a bare Textual ``Tree`` with the same
+  nodes and labels, at the same size, in the same run. Each move is the tree's
+  ``action_cursor_down`` followed by processing every message it caused and a
+  paint, without Pilot's per-key idle wait (about 50 ms). Target: at most 1.2x.
+* Switching the preview between two rounds of 2048x2048 images, from the cursor
+  move to the other image painted. Target: under 50 ms. textual-image fed the full
+  2K files (what the preview cache avoids) is timed the same way, for comparison.
+
+Everything in-process runs under ``App.run_test`` at 120x40 with the half-cell
+renderer, as the interface tests do. The app is driven through two private Pilot
+and Screen methods (``_wait_for_screen``, ``_on_timer_update``) so that each step
+is measured without Pilot's fixed sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import pty
+import re
+import select
+import struct
+import subprocess
+import sys
+import termios
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from bench.bench_store import TinyBackend, grow_session
+from bench.harness import (
+    Figure,
+    Section,
+    median,
+    ms,
+    repeat,
+    scratch_home,
+    table,
+)
+from core.config import load_config
+from core.engine import Engine
+from core.models import Round
+
+ROOT = Path(__file__).resolve().parent.parent
+SIZE = (120, 40)
+ROUNDS = 2000
+SIDE = 2048
+LAUNCH_TARGET_S = 0.8
+OPEN_TARGET_MS = 500.0
+MOVE_TARGET_RATIO = 1.2
+SWITCH_TARGET_MS = 50.0
+MOVES_PER_BLOCK = 20
+_LAUNCH_IMPORTS = "import core.cli, core.engine, tui.app, textual.app, textual_image"
+_ESCAPES = re.compile(
+    rb"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI
+    rb"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC
+    rb"|\x1b[P^_].*?\x1b\\"  # DCS, PM, APC (Kitty graphics)
+    rb"|\x1b[@-Z\\-_]",
+    re.S,
+)
+
+
+def run(quick: bool = False) -> Section:
+    """Every interface figure of issue 5, with its target."""
+    runs = 3 if quick else 7
+    blocks = 5 if quick else 20
+    with scratch_home() as home:
+        engine = Engine(load_config(), backends={"tiny": TinyBackend()})
+        big, _ = grow_session(engine, ROUNDS)
+        first, second = _two_2k_rounds(engine, home)
+        launch = _launch(home, runs, marker=f"Refine #{second.number}")
+        startup = _python_startup(runs)
+        imports = _import_times()
+        reads = _session_reads(engine, big.session, runs)
+        inside = asyncio.run(
+            _inside(engine, big.session, (first, second), runs, blocks)
+        )
+    return _section(launch, startup, imports, reads, inside, runs, blocks)
+
+
+def _session_reads(engine: Engine, session_id: str, runs: int) -> dict[str, float]:
+    """Seconds the engine's reads take that the workspace makes when it opens."""
+    from core.meter import meter
+
+    return {
+        "`engine.tree` (the workspace's reload)": median(
+            repeat(lambda: engine.tree(session_id), runs)
+        ),
+        "`meter` (the credit meter; reads the tree again)": median(
+            repeat(lambda: meter(engine, session_id), runs)
+        ),
+    }
+
+
+def _two_2k_rounds(engine: Engine, home: Path) -> tuple[Round, Round]:
+    """A session of two adjacent rounds with 2048x2048 images (the local backend)."""
+    from PIL import Image
+
+    from tests.conftest import sample
+
+    path = home.parent / "astronaut-2k.png"
+    photo = sample("astronaut").resize((SIDE, SIDE), Image.Resampling.LANCZOS)
+    photo.save(path, compress_level=1)
+    first = engine.new_session("", [path], backend="local", title="Two 2K rounds")
+    second = engine.refine(first.id, "make it warmer")
+    return first, second
+
+
+# --- launch, in a real pseudo-terminal ---------------------------------------------
+
+
+def _launch(home: Path, runs: int, marker: str) -> list[float]:
+    """Seconds from starting ``ripen --last`` until ``marker`` is on its screen."""
+    command = [sys.executable, "-m", "core.cli", "--last", "--images", "halfcell"]
+    return [_first_frame(command, marker.encode()) for _ in range(runs)]
+
+
+def _first_frame(command: list[str], marker: bytes, timeout: float = 20.0) -> float:
+    master, slave = pty.openpty()
+    rows, columns = SIZE[1], SIZE[0]
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor")
+    env.pop("TMUX", None)
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    os.close(slave)
+    screen = b""
+    seen: float | None = None
+    try:
+        while time.perf_counter() - started < timeout:
+            ready, _, _ = select.select([master], [], [], 0.02)
+            if not ready:
+                if process.poll() is not None:
+                    break
+                continue
+            try:
+                screen += os.read(master, 1 << 16)
+            except OSError:
+                break
+            if marker in _ESCAPES.sub(b"", screen):
+                seen = time.perf_counter() - started
+                break
+    finally:
+        # Ctrl+Q quits from anywhere; the process is ours to stop if it does not.
+        try:
+            os.write(master, b"\x11")
+            process.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            process.kill()
+            process.wait()
+        os.close(master)
+    if seen is None:
+        text = _ESCAPES.sub(b"", screen).decode("utf-8", "replace")[-600:]
+        raise RuntimeError(
+            f"the workspace never showed {marker!r}; last output:\n{text}"
+        )
+    return seen
+
+
+def _python_startup(runs: int) -> dict[str, float]:
+    """Seconds for a bare interpreter, and for it to import the interface."""
+    steps = {
+        "Python starting and exiting": "pass",
+        "... and importing the CLI, engine and interface": _LAUNCH_IMPORTS,
+    }
+    found = {}
+    for name, code in steps.items():
+        samples = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+            samples.append(time.perf_counter() - start)
+        found[name] = median(samples)
+    return found
+
+
+def _import_times() -> list[tuple[str, float]]:
+    """Cumulative import seconds of the heaviest packages on the launch path.
+
+    One run of ``python -X importtime``; a module imported by an earlier one is
+    counted there, so the rows overlap (numpy under sqlite-utils, for instance).
+    """
+    watched = (
+        "core.cli",
+        "core.engine",
+        "sqlite_utils",
+        "numpy",
+        "PIL.Image",
+        "tui.app",
+        "textual.app",
+        "textual_image",
+        "rich",
+    )
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", _LAUNCH_IMPORTS],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found: dict[str, float] = {}
+    for line in done.stderr.splitlines():
+        parts = line.split("|")
+        if len(parts) != 3 or not parts[1].strip().isdigit():
+            continue
+        name = parts[2].strip()
+        if name in watched and name not in found:
+            found[name] = int(parts[1]) / 1e6
+    return sorted(found.items(), key=lambda item: -item[1])
+
+
+# --- inside a running app -------------------------------------------------------------
+
+
+async def _inside(
+    engine: Engine,
+    big_session: str,
+    pair: tuple[Round, Round],
+    runs: int,
+    blocks: int,
+) -> dict[str, Any]:
+    from tui.app import RipenApp
+
+    app = RipenApp(session=pair[0].session, engine=engine, images="halfcell")
+    found: dict[str, Any] = {}
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot)
+        found.update(await _previews(pilot, pair, runs))
+        found["open"] = await _opens(pilot, big_session, runs)
+        found.update(await _moves(pilot, blocks))
+    return found
+
+
+async def _settle(pilot: Any) -> None:
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def _painted(pilot: Any) -> None:
+    """Process every message the last step caused, then paint the screen."""
+    await pilot._wait_for_screen()
+    pilot.app.screen._on_timer_update()
+
+
+async def _until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    deadline = time.perf_counter() + seconds
+    while not condition():
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"gave up waiting for {condition}")
+        await asyncio.sleep(0.001)
+
+
+async def _opens(pilot: Any, session_id: str, runs: int) -> list[float]:
+    """Seconds to open a session in the workspace: tree built, screen painted."""
+    from tui.screens.workspace import WorkspaceScreen
+    from tui.widgets.session_tree import SessionTree
+
+    app = pilot.app
+    samples = []
+    for _ in range(runs):
+        before = app.screen
+        start = time.perf_counter()
+        app.open_workspace(session_id)
+
+        def ready(before: Any = before) -> bool:
+            screen = app.screen
+            return (
+                screen is not before
+                and isinstance(screen, WorkspaceScreen)
+                and screen.is_mounted
+                and len(screen.query_one(SessionTree).nodes) >= ROUNDS
+            )
+
+        await _until(ready)
+        await _painted(pilot)
+        samples.append(time.perf_counter() - start)
+        await _settle(pilot)
+    return samples
+
+
+async def _previews(pilot: Any, pair: tuple[Round, Round], runs: int) -> dict[str, Any]:
+    """Switching between two 2K rounds: by the cursor, by the panel, and raw."""
+    from tui.widgets.preview import ImagePanel
+    from tui.widgets.session_tree import SessionTree
+
+    app = pilot.app
+    screen = app.screen
+    tree = screen.query_one(SessionTree)
+    panel = screen.query_one(ImagePanel)
+    widget: Any = panel.query_one(".image")
+    first, second = pair
+
+    # A first view: the preview made from the 2K file on a worker.
+    app.previews._memory.clear()
+    for cached in app.previews.folder.glob("*.png"):
+        cached.unlink()
+    start = time.perf_counter()
+    panel.show(first.image_sha, first.image)
+    await _until(lambda: panel.sha == first.image_sha and widget.image is not None)
+    await _painted(pilot)
+    first_view = time.perf_counter() - start
+    panel.show(second.image_sha, second.image)
+    await _until(lambda: widget.image is not None)
+    await _settle(pilot)
+
+    tree.move_cursor(tree.nodes[second.id], animate=False)
+    await _settle(pilot)
+    by_cursor = []
+    for index in range(2 * runs):
+        target = first if index % 2 == 0 else second
+        start = time.perf_counter()
+        if target is first:
+            tree.action_cursor_up()
+        else:
+            tree.action_cursor_down()
+        await _until(partial(_showing, panel, target.image_sha))
+        await _painted(pilot)
+        by_cursor.append(time.perf_counter() - start)
+        await _settle(pilot)
+
+    by_panel = []
+    raw = []
+    for index in range(2 * runs):
+        target = first if index % 2 == 0 else second
+        start = time.perf_counter()
+        panel.show(target.image_sha, target.image)
+        await _painted(pilot)
+        by_panel.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        widget.image = target.image  # the full 2K file, decoded by textual-image
+        await _painted(pilot)
+        raw.append(time.perf_counter() - start)
+    await _settle(pilot)
+    return {
+        "first view": first_view,
+        "by cursor": by_cursor,
+        "by panel": by_panel,
+        "raw": raw,
+        "debounce": _debounce(),
+        "preview size": app.previews.size,
+    }
+
+
+def _showing(panel: Any, sha: str) -> bool:
+    """Whether the preview panel shows the image with content hash ``sha``."""
+    return bool(panel.sha == sha and panel.query_one(".image").image is not None)
+
+
+def _debounce() -> float:
+    from tui.screens import workspace
+
+    return float(getattr(workspace, "PREVIEW_DELAY", 0.0))
+
+
+async def _moves(pilot: Any, blocks: int) -> dict[str, Any]:
+    """Per-move seconds in the session tree and in a bare Tree, block by block."""
+    from textual.app import App, ComposeResult
+    from textual.widgets import Tree
+
+    from tui.widgets.session_tree import SessionTree
+
+    app = pilot.app
+    ours = app.screen.query_one(SessionTree)
+    width, height = ours.size.width, ours.size.height
+
+    class BareTreeApp(App[None]):
+        """A Textual Tree and nothing else, the size of the workspace's tree."""
+
+        def compose(self) -> ComposeResult:
+            tree: Tree[None] = Tree("session", id="bare")
+            tree.show_root = False
+            tree.guide_depth = ours.guide_depth
+            tree.styles.width = width
+            tree.styles.height = height
+            _copy_nodes(ours, tree)
+            yield tree
+
+    bare_app = BareTreeApp()
+    async with bare_app.run_test(size=SIZE) as bare_pilot:
+        await _settle(bare_pilot)
+        bare = bare_app.query_one(Tree)
+        lines = (ours.last_line + 1, bare.last_line + 1)
+        sides = {"ours": (pilot, ours), "bare": (bare_pilot, bare)}
+        for side_pilot, tree in sides.values():
+            # Textual finds "the app" through a context variable: each side's steps
+            # run with its own app active.
+            with side_pilot.app._context():
+                tree.focus()
+                tree.cursor_line = 0
+                tree.scroll_home(animate=False)
+                await _settle(side_pilot)
+        per_move: dict[str, list[float]] = {"ours": [], "bare": []}
+        for block in range(blocks):
+            order = ["ours", "bare"] if block % 2 == 0 else ["bare", "ours"]
+            for name in order:
+                side_pilot, tree = sides[name]
+                with side_pilot.app._context():
+                    start = time.perf_counter()
+                    for _ in range(MOVES_PER_BLOCK):
+                        tree.action_cursor_down()
+                        await _painted(side_pilot)
+                    spent = time.perf_counter() - start
+                per_move[name].append(spent / MOVES_PER_BLOCK)
+        positions = (ours.cursor_line, bare.cursor_line)
+        renders = {}
+        for name, (side_pilot, tree) in sides.items():
+            with side_pilot.app._context():
+                renders[name] = await _renders_per_move(side_pilot, tree)
+    return {
+        "moves": per_move,
+        "lines": lines,
+        "positions": positions,
+        "renders": renders,
+    }
+
+
+async def _renders_per_move(pilot: Any, tree: Any, moves: int = 10) -> dict[str, float]:
+    """Which widgets Textual renders lines of, per cursor move (counted untimed)."""
+    from textual.widget import Widget
+
+    counts: dict[str, int] = {}
+    original = Widget.render_lines
+    screen = tree.screen
+
+    def counted(widget: Widget, crop: Any) -> Any:
+        # Both apps share the event loop; count only this one's screen.
+        if widget is screen or widget.screen is screen:
+            name = type(widget).__name__
+            counts[name] = counts.get(name, 0) + 1
+        return original(widget, crop)
+
+    Widget.render_lines = counted  # type: ignore[method-assign,assignment]
+    try:
+        for _ in range(moves):
+            tree.action_cursor_down()
+            await _painted(pilot)
+    finally:
+        Widget.render_lines = original  # type: ignore[method-assign]
+    return {name: count / moves for name, count in counts.items()}
+
+
+def _copy_nodes(source: Any, target: Any) -> None:
+    """Give ``target`` the same nodes, labels and expansion as ``source``."""
+    stack = [(source.root, target.root)]
+    while stack:
+        mine, theirs = stack.pop()
+        for child in mine.children:
+            if child.children:
+                copy = theirs.add(child.label, expand=child.is_expanded)
+                stack.append((child, copy))
+            else:
+                theirs.add_leaf(child.label)
+
+
+# --- the section ---------------------------------------------------------------------
+
+
+def _section(
+    launch: list[float],
+    startup: dict[str, float],
+    imports: list[tuple[str, float]],
+    reads: dict[str, float],
+    inside: dict[str, Any],
+    runs: int,
+    blocks: int,
+) -> Section:
+    section = Section("Interface (issue 5)")
+    launch_s = median(launch)
+    open_ms = ms(median(inside["open"]))
+    ours = ms(median(inside["moves"]["ours"]))
+    bare = ms(median(inside["moves"]["bare"]))
+    cursor_ms = ms(median(inside["by cursor"]))
+    panel_ms = ms(median(inside["by panel"]))
+    raw_ms = ms(median(inside["raw"]))
+    section.figures = [
+        Figure(
+            "Launch to the workspace's first frame (`ripen --last`, pty 120x40)",
+            launch_s,
+            "s",
+            target=f"< {LAUNCH_TARGET_S:g} s",
+            met=launch_s < LAUNCH_TARGET_S,
+            digits=2,
+        ),
+        Figure(
+            f"Opening a {ROUNDS:,}-round session in the workspace",
+            open_ms,
+            target=f"< {OPEN_TARGET_MS:g} ms",
+            met=open_ms < OPEN_TARGET_MS,
+        ),
+        Figure("Cursor move, session tree", ours, digits=2),
+        Figure("Cursor move, bare Textual `Tree`", bare, digits=2),
+        Figure(
+            "Cursor move, session tree / bare `Tree`",
+            ours / bare,
+            "x",
+            target=f"<= {MOVE_TARGET_RATIO:g}x",
+            met=ours / bare <= MOVE_TARGET_RATIO,
+            digits=2,
+        ),
+        Figure(
+            "Preview switch between two 2K rounds (cursor move to image painted)",
+            cursor_ms,
+            target=f"< {SWITCH_TARGET_MS:g} ms",
+            met=cursor_ms < SWITCH_TARGET_MS,
+        ),
+        Figure("... the panel's own switch (cached preview, painted)", panel_ms),
+        Figure("textual-image fed the full 2K file instead", raw_ms),
+    ]
+    rows = [[name, f"{seconds:.2f} s"] for name, seconds in startup.items()]
+    rows.append(["the same plus the app up to its first frame", f"{launch_s:.2f} s"])
+    section.tables.append(table(["Launch, median of " + str(runs), "time"], rows))
+    section.tables.append(
+        table(
+            ["Import on the launch path (`-X importtime`, one run)", "cumulative"],
+            [[f"`{name}`", f"{seconds * 1000:.0f} ms"] for name, seconds in imports],
+        )
+    )
+    open_rows = [[name, f"{ms(seconds):.0f} ms"] for name, seconds in reads.items()]
+    open_rows.append(["opening the workspace, all told", f"{open_ms:.0f} ms"])
+    section.tables.append(
+        table([f"Opening {ROUNDS:,} rounds: the engine's part", "median"], open_rows)
+    )
+    renders = inside["renders"]
+    section.tables.append(
+        table(
+            ["Widgets rendered per cursor move", "session tree", "bare `Tree`"],
+            [
+                [
+                    name,
+                    f"{renders['ours'].get(name, 0):.1f}",
+                    f"{renders['bare'].get(name, 0):.1f}",
+                ]
+                for name in sorted(set(renders["ours"]) | set(renders["bare"]))
+            ],
+        )
+    )
+    debounce = 1000 * inside["debounce"]
+    lines, positions = inside["lines"], inside["positions"]
+    section.notes.append(
+        f"Launch: {runs} launches in a pseudo-terminal, the clock stopping when the "
+        "workspace's prompt status appears in the output (escape sequences "
+        "stripped); it includes starting Python and every import."
+    )
+    section.notes.append(
+        f"Cursor: {blocks} blocks of {MOVES_PER_BLOCK} moves on each tree, "
+        f"alternating; the trees have {lines[0]:,} and {lines[1]:,} lines and the "
+        f"cursors ended on lines {positions[0]:,} and {positions[1]:,}. A move in "
+        "the workspace also restarts its preview timer; the preview itself is "
+        "measured below."
+    )
+    section.notes.append(
+        f"Preview: {2 * runs} switches each way. The cursor figure includes the "
+        f"workspace's {debounce:.0f} ms debounce before it shows the round under "
+        f"the cursor (tui/screens/workspace.py `PREVIEW_DELAY`), so "
+        f"{cursor_ms - debounce:.0f} ms is the work itself. The first view of a "
+        f"round (its {inside['preview size']}-pixel preview made from the 2K file "
+        f"on a worker) took {ms(inside['first view']):.0f} ms."
+    )
+    if cursor_ms >= SWITCH_TARGET_MS and cursor_ms - debounce < SWITCH_TARGET_MS:
+        section.notes.append(
+            "The switch misses its target only by the debounce: the panel's own "
+            f"switch takes {panel_ms:.0f} ms."
+        )
+    return section
