@@ -341,7 +341,7 @@ def _build_vocabulary() -> None:
         down,
         verbs=True,
     )
-    _define("less, fewer, weaker, lighter-handed", _Lex(generic=True, sign=-1))
+    _define("less, fewer, weaker", _Lex(generic=True, sign=-1))
     _define(
         "soften",
         _Lex(verb=True, generic=True, sign=-1, fallback="sharpness", concrete=True),
@@ -373,10 +373,7 @@ def _build_vocabulary() -> None:
         ),
         verbs=True,
     )
-    _define(
-        "higher",
-        _Lex(generic=True, sign=1, fallback="vertical", stage="composition"),
-    )
+    _define("higher", _Lex(generic=True, sign=1, fallback="vertical"))
     _define(
         "lower",
         _Lex(verb=True, generic=True, sign=-1, fallback="vertical"),
