@@ -381,8 +381,9 @@ def template_to_toml(template: Template) -> str:
             f"tier = {toml_string(step.tier)}",
         ]
         if step.alternatives:
-            items = ", ".join(toml_string(a) for a in step.alternatives)
-            lines.append(f"alternatives = [{items}]")
+            lines.append("alternatives = [")
+            lines += [f"    {toml_string(a)}," for a in step.alternatives]
+            lines.append("]")
     return "\n".join(lines) + "\n"
 
 
@@ -426,9 +427,6 @@ def _step_from(raw: dict[str, Any], number: int) -> TemplateStep:
     tier = _text(raw, "tier", where) or "common"
     if tier not in TIERS:
         raise BadInput(f"{where}: 'tier' must be common or ultra, not {tier!r}.")
-    skeleton = _text(raw, "skeleton", where, required=True)
-    if not skeleton.strip():
-        raise BadInput(f"{where}: 'skeleton' is empty; write the instruction to run.")
     alternatives = raw.get("alternatives", [])
     if not isinstance(alternatives, list) or not all(
         isinstance(a, str) and a.strip() for a in alternatives
@@ -439,6 +437,11 @@ def _step_from(raw: dict[str, Any], number: int) -> TemplateStep:
             f"{where}: 'alternatives' names one instruction; an A/B step needs two "
             "or more."
         )
+    # An A/B step may leave out its skeleton: it runs the first alternative.
+    skeleton = _text(raw, "skeleton", where, required=not alternatives)
+    skeleton = skeleton or (alternatives[0] if alternatives else "")
+    if not skeleton.strip():
+        raise BadInput(f"{where}: 'skeleton' is empty; write the instruction to run.")
     return TemplateStep(
         stage=stage,
         goal=_text(raw, "goal", where),

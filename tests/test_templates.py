@@ -199,6 +199,15 @@ def test_a_hand_written_template_with_defaults() -> None:
     )
 
 
+def test_an_ab_step_without_a_skeleton_runs_its_first_alternative() -> None:
+    template = template_from_toml(
+        'name = "ab"\n[[steps]]\nstage = "lighting"\n'
+        'alternatives = [\n  "Warm the light",\n  "Cool the light",\n]\n'
+    )
+    assert template.steps[0].skeleton == "Warm the light"
+    assert template.steps[0].alternatives == ("Warm the light", "Cool the light")
+
+
 def test_a_file_cannot_claim_to_be_built_in() -> None:
     text = template_to_toml(builtin_templates()[0])
     assert template_from_toml(text).builtin is False
