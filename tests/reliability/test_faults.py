@@ -208,7 +208,8 @@ def test_interrupted_while_the_service_is_silent(
     child.send_signal(signal.SIGINT)
     interrupted = time.monotonic()
     out, err = child.communicate(timeout=10)
-    assert time.monotonic() - interrupted < 1.5
+    # Cancelling takes under a second; the rest is the interpreter shutting down.
+    assert time.monotonic() - interrupted < 2.0
     assert "Traceback" not in err
 
     assert child.returncode == 1, err

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.backends.local import parse_instruction
+from core.cli import main
 from core.config import load_config
 from core.engine import Engine
 from core.errors import BadInput, NotUnderstood
@@ -172,8 +173,6 @@ def test_odd_instruction_reaches_no_terminal_raw(
 ) -> None:
     """What ``ripen tree`` prints for people carries no escape of the user's text."""
     cli(capsys, "refine", base["round"], ODD_INSTRUCTIONS[name])
-    assert cli(capsys, "tree", base["session"]).code == 0
-    from core.cli import main
 
     assert main(["tree", base["session"]]) == 0
     shown = capsys.readouterr().out
@@ -210,10 +209,10 @@ def test_a_pasted_half_megabyte_is_refused_quickly(
             env=dict(os.environ),
             capture_output=True,
             text=True,
-            timeout=8,
+            timeout=6,
         )
     except subprocess.TimeoutExpired:
-        pytest.fail("a 500,000-character instruction was still being read after 8 s")
+        pytest.fail("a 500,000-character instruction was still being read after 6 s")
     error = one_json_line(done.stdout)["error"]
     assert (done.returncode, error["kind"]) == (2, "bad_input")
     assert "10,000" in error["message"]
