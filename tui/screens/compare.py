@@ -1,0 +1,159 @@
+"""Two rounds side by side, to pick the better one.
+
+``CompareScreen(engine, left_round_id, right_round_id)`` shows each round's image as
+large as its half of the terminal allows, with its instruction, tier, model, credits,
+dollars and time. The left or right arrow (or 1 or 2) marks that round the winner
+among its siblings through ``engine.mark_winner``; ``s`` swaps the sides; Escape goes
+back without marking anything.
+
+The screen answers through ``dismiss``: the winning round's id, or ``None``.
+Images are drawn by :class:`~tui.widgets.preview.ImagePanel` from the app's preview
+cache, so a 4K round is decoded once, on a worker thread, not on every redraw.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Label, Static
+
+from core.engine import Engine
+from core.errors import RipenError
+from core.models import Round
+from tui.errors import show_error
+from tui.keys import key
+from tui.widgets.preview import ImagePanel
+
+if TYPE_CHECKING:
+    from tui.app import RipenApp
+
+
+def cost_line(r: Round) -> str:
+    """Tier, model, credits, dollars and time of a round, on one line."""
+    dollars = "$ unknown" if r.usd is None else f"${r.usd:.3f}"
+    parts = [r.quality.capitalize(), r.model or r.backend, f"{r.credits} credits"]
+    parts.append(dollars)
+    if r.latency is not None:
+        parts.append(f"{r.latency:.1f} s")
+    return " · ".join(parts)
+
+
+def pane_title(r: Round) -> str:
+    """The border title of a round's side: number, stage and its marks."""
+    marks = "  ✓ winner" if r.winner else ""
+    marks += "  ★" if r.starred else ""
+    return f"#{r.number} · {r.stage}{marks}"
+
+
+class RoundPane(Vertical):
+    """One side of the comparison: image, instruction and cost."""
+
+    def __init__(self, side: str) -> None:
+        super().__init__(id=f"compare-{side}", classes="pane")
+        self.side = side
+        self.round: Round | None = None
+
+    def compose(self) -> ComposeResult:
+        app = cast("RipenApp", self.app)
+        yield ImagePanel(app.image_class, app.previews, classes="compare-image")
+        yield Static("", classes="instruction", markup=False)
+        yield Label("", classes="cost", markup=False)
+
+    def show(self, r: Round) -> None:
+        """Show ``r`` on this side."""
+        self.round = r
+        keys = "← or 1" if self.side == "left" else "→ or 2"
+        self.border_title = pane_title(r)
+        self.border_subtitle = f"{keys} picks this one"
+        self.query_one(ImagePanel).show(
+            r.image_sha, r.image, f"Round {r.number} has no image."
+        )
+        note = f"\nnote: {r.note}" if r.note else ""
+        self.query_one(".instruction", Static).update(
+            (r.instruction or "(no instruction)") + note
+        )
+        self.query_one(".cost", Label).update(cost_line(r))
+
+
+class CompareScreen(Screen[str | None]):
+    """Pick the winner of two rounds shown side by side."""
+
+    CSS_PATH = "../screens.tcss"
+    BINDING_GROUP_TITLE = "Compare"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        key(
+            "left,1",
+            "pick('left')",
+            "Left wins",
+            "Mark the left round the winner and continue from it",
+            id="compare.pick_left",
+            key_display="← 1",
+        ),
+        key(
+            "right,2",
+            "pick('right')",
+            "Right wins",
+            "Mark the right round the winner and continue from it",
+            id="compare.pick_right",
+            key_display="→ 2",
+        ),
+        key("s", "swap", "Swap", "Swap the two sides", id="compare.swap"),
+        key(
+            "escape,q",
+            "back",
+            "Back",
+            "Go back without picking a winner",
+            id="compare.back",
+        ),
+    ]
+
+    def __init__(self, engine: Engine, left_round_id: str, right_round_id: str) -> None:
+        super().__init__()
+        self.engine = engine
+        self.left = engine.round(left_round_id)
+        self.right = engine.round(right_round_id)
+
+    def compose(self) -> ComposeResult:
+        yield Label(
+            self._heading(), id="compare-heading", classes="heading", markup=False
+        )
+        with Horizontal(id="compare-panes"):
+            yield RoundPane("left")
+            yield RoundPane("right")
+        yield Footer()
+
+    def _heading(self) -> str:
+        title = self.engine.session(self.left.session).title
+        if self.left.parent and self.left.parent == self.right.parent:
+            parent = self.engine.round(self.left.parent)
+            relation = f"two refinements of #{parent.number}"
+        else:
+            relation = f"#{self.left.number} and #{self.right.number}"
+        return f"Compare · {title} · {relation}"
+
+    def on_mount(self) -> None:
+        self._show()
+
+    def _show(self) -> None:
+        self.query_one("#compare-left", RoundPane).show(self.left)
+        self.query_one("#compare-right", RoundPane).show(self.right)
+
+    def action_pick(self, side: str) -> None:
+        chosen = self.left if side == "left" else self.right
+        try:
+            self.engine.mark_winner(chosen.id)
+        except RipenError as error:
+            show_error(self, error)
+            return
+        self.dismiss(chosen.id)
+
+    def action_swap(self) -> None:
+        self.left, self.right = self.right, self.left
+        self._show()
+
+    def action_back(self) -> None:
+        self.dismiss(None)
