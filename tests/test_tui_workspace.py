@@ -442,3 +442,52 @@ async def test_the_palette_runs_workspace_commands(
         await settle(pilot)
         current = engine.session(session_id).current_round or ""
         assert engine.round(current).starred
+
+
+async def test_lint_warnings_follow_typing_and_one_key_appends_the_keep_clause(
+    engine: Engine, session_id: str
+) -> None:
+    app = RipenApp(session=session_id, engine=engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        warnings = workspace(app).query_one("#prompt-warnings", Static)
+        assert not warnings.display
+        await type_into(pilot, "Darken only the background")
+        assert warnings.display
+        assert shown(warnings).startswith("ℹ missing-keep-clause A targeted change")
+        assert shown(warnings).endswith("^f: append the keep clause")
+        await pilot.press("ctrl+f")
+        prompt = workspace(app).query_one(LintingPrompt)
+        assert (
+            prompt.text == "Darken only the background. Keep everything else unchanged."
+        )
+        assert not warnings.display
+
+
+async def test_too_many_changes_split_into_rounds_run_one_after_another(
+    engine: Engine, session_id: str
+) -> None:
+    app = RipenApp(session=session_id, engine=engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await type_into(
+            pilot,
+            "Crop tighter, move the cup to the left, warm the light, sharpen the cup "
+            "and add film grain",
+        )
+        screen = workspace(app)
+        warnings = shown(screen.query_one("#prompt-warnings", Static))
+        assert warnings.startswith("⚠ too-many-changes 5 changes across 4 stages")
+        assert "^f: split into 4 rounds" in warnings
+        await pilot.press("ctrl+f")
+        prompt = screen.query_one(LintingPrompt)
+        assert prompt.text == "Crop tighter, move the cup to the left."
+        status = shown(screen.query_one("#prompt-status", Static))
+        assert "3 more planned rounds" in status
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: screen.job is None)
+        await settle(pilot)
+        newest = engine.tree(session_id).rounds[-1]
+        assert newest.instruction == "Crop tighter, move the cup to the left."
+        assert prompt.text == "Warm the light."
+        assert prompt.planned == ["Sharpen the cup.", "Add film grain."]

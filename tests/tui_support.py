@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageEnhance
 from textual.pilot import Pilot
+from textual.widgets import Input, TextArea
 
 from core.backends.base import (
     BlobStore,
@@ -27,10 +28,15 @@ from core.backends.base import (
 )
 from core.cancel import CancelToken, Progress, ProgressCallback
 from core.config import load_config
+from core.demo import ensure_demo
 from core.engine import Engine
 from core.errors import Blocked, Cancelled
 from core.models import Session
+from tests import tui_states
 from tests.conftest import sample
+from tui.app import RipenApp
+from tui.widgets.prompt import PromptArea
+from tui.widgets.session_tree import SessionTree
 
 FROZEN_TIME = "2024-03-01T09:30:00+00:00"
 
@@ -138,3 +144,91 @@ async def settle(pilot: Pilot[Any]) -> None:
     await pilot.app.workers.wait_for_complete()
     await pilot.pause(0.1)
     await asyncio.sleep(0)
+
+
+# -- known states of every screen, for snapshot tests and screenshots/make.py ------
+
+Step = Callable[[Pilot[Any], Path], Awaitable[object]]
+
+
+async def still(pilot: Pilot[Any]) -> None:
+    """Finish every worker and stop every cursor blinking, so frames are final."""
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        await asyncio.sleep(0.02)
+    for screen in pilot.app.screen_stack:
+        for widget in screen.query("Input, TextArea"):
+            assert isinstance(widget, Input | TextArea)
+            widget.cursor_blink = False
+    await pilot.pause()
+
+
+async def show_workspace(pilot: Pilot[Any], folder: Path) -> None:
+    """The workspace as it opens: the current round selected, the prompt focused."""
+
+
+async def show_failed_attempt(pilot: Pilot[Any], folder: Path) -> None:
+    """The demo's failed attempt selected in the tree, dimmed, with its reason."""
+    pilot.app.screen.query_one(SessionTree).focus()
+    await pilot.press("down")
+
+
+async def show_lint_warnings(pilot: Pilot[Any], folder: Path) -> None:
+    """An instruction that asks for too much, with the linter's warnings under it."""
+    area = pilot.app.screen.query_one(PromptArea)
+    area.insert(
+        "Crop tighter, move the cup to the left, warm the light, sharpen the cup "
+        "and add film grain"
+    )
+
+
+async def show_help(pilot: Pilot[Any], folder: Path) -> None:
+    """Every key of the workspace."""
+    await pilot.press("f1")
+
+
+async def show_error_details(pilot: Pilot[Any], folder: Path) -> None:
+    """The full text of the demo's failed attempt."""
+    pilot.app.screen.query_one(SessionTree).focus()
+    await pilot.press("down", "enter")
+
+
+async def show_new_session(pilot: Pilot[Any], folder: Path) -> None:
+    await tui_states.show_new_session(pilot, folder / "photos")
+
+
+async def show_export_dialog(pilot: Pilot[Any], folder: Path) -> None:
+    await tui_states.show_export_dialog(pilot, Path("~/Pictures/ripen"))
+
+
+def _other(show: Callable[[Pilot[Any]], Awaitable[object]]) -> Step:
+    async def step(pilot: Pilot[Any], folder: Path) -> None:
+        await show(pilot)
+
+    step.__doc__ = show.__doc__
+    return step
+
+
+SCREENS: dict[str, Step] = {
+    "workspace": show_workspace,
+    "workspace-attempt": show_failed_attempt,
+    "workspace-lint": show_lint_warnings,
+    "help": show_help,
+    "error-details": show_error_details,
+    "sessions": _other(tui_states.show_sessions),
+    "new-session": show_new_session,
+    "compare": _other(tui_states.show_compare),
+    "templates": _other(tui_states.show_templates),
+    "region-picker": _other(tui_states.show_region_picker),
+    "note-editor": _other(tui_states.show_note_editor),
+    "confirm": _other(tui_states.show_confirm),
+    "ab-dialog": _other(tui_states.show_ab_dialog),
+    "export-dialog": show_export_dialog,
+    "rename": _other(tui_states.show_rename),
+}
+
+
+def demo_app(engine: Engine) -> RipenApp:
+    """The app on the demo session with half-cell previews, as screenshots show it."""
+    return RipenApp(session=ensure_demo(engine).id, engine=engine, images="halfcell")

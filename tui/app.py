@@ -75,7 +75,17 @@ class RipenApp(App[None]):
         self.jobs: dict[int, Job] = {}
 
     def on_mount(self) -> None:
-        keymap, problems = load_keymap(self.engine.config.keys, known_binding_ids())
+        self.apply_keymap()
+        if self.renderer.hint:
+            self.notify(self.renderer.hint, timeout=6, markup=False)
+        self.open_first_screen()
+
+    def apply_keymap(self) -> None:
+        """Move keys as the config file's ``[keys]`` table says."""
+        table = self.engine.config.keys
+        if not table:
+            return  # checking ids imports every screen: not worth it for nothing
+        keymap, problems = load_keymap(table, known_binding_ids())
         self.set_keymap(keymap)
         for problem in problems:
             self.notify(
@@ -84,9 +94,6 @@ class RipenApp(App[None]):
                 severity="warning",
                 markup=False,
             )
-        if self.renderer.hint:
-            self.notify(self.renderer.hint, timeout=6, markup=False)
-        self.open_first_screen()
 
     def open_first_screen(self) -> None:
         session = self.start_session

@@ -269,6 +269,15 @@ def binding_ids(tables: Iterable[Iterable[BindingType]]) -> set[str]:
     }
 
 
+def binding_by_id(binding_id: str) -> Binding:
+    """One of this module's bindings, by id."""
+    for table in (APP_BINDINGS, WORKSPACE_BINDINGS, TREE_BINDINGS, PROMPT_BINDINGS):
+        for binding in table:
+            if isinstance(binding, Binding) and binding.id == binding_id:
+                return binding
+    raise KeyError(binding_id)
+
+
 def own_binding_ids() -> set[str]:
     """The ids this module defines."""
     return binding_ids(

@@ -14,6 +14,7 @@ from textual.message import Message
 
 from core.cancel import Progress
 from core.errors import RipenError
+from core.meter import Meter
 from core.models import Round
 
 
@@ -51,6 +52,16 @@ class AttemptFailed(Message):
         super().__init__()
         self.job = job
         self.error = error
+
+
+class SessionMeasured(Message):
+    """The credit meter and the template's next step were read from the session."""
+
+    def __init__(self, meter: Meter, hint: str, number: int) -> None:
+        super().__init__()
+        self.meter = meter
+        self.hint = hint
+        self.number = number
 
 
 @dataclass(frozen=True)

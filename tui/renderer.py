@@ -170,13 +170,15 @@ def image_widget_class(renderer: Renderer) -> type[Any]:
         from textual_image import widget
     finally:
         sys.__stdout__ = real_stdout  # type: ignore[misc]
+    from tui.widgets.cached_image import with_line_cache
+
     classes: dict[str, type[Any]] = {
         "tgp": widget.TGPImage,
         "sixel": widget.SixelImage,
-        "halfcell": widget.HalfcellImage,
-        "unicode": widget.UnicodeImage,
+        "halfcell": with_line_cache(widget.HalfcellImage),
+        "unicode": with_line_cache(widget.UnicodeImage),
     }
-    return classes.get(renderer.name, widget.HalfcellImage)
+    return classes.get(renderer.name, classes["halfcell"])
 
 
 def _is_tty(stream: IO[Any] | None) -> bool:

@@ -36,11 +36,17 @@ from core.cancel import CancelToken, Progress
 from core.errors import BadInput, NotFound, RipenError
 from core.lint import KEEP_CLAUSE, BudgetState
 from core.meter import meter, tier_credits
-from core.models import Attempt, Round
+from core.models import Attempt, Round, Session
 from core.models import Tree as SessionRounds
 from tui.errors import ErrorDetails, attempt_text, show_error
 from tui.keys import WORKSPACE_BINDINGS
-from tui.messages import AttemptFailed, PairCompleted, ProgressReported, RoundCompleted
+from tui.messages import (
+    AttemptFailed,
+    PairCompleted,
+    ProgressReported,
+    RoundCompleted,
+    SessionMeasured,
+)
 from tui.widgets.meter import CreditMeter
 from tui.widgets.preview import ImagePanel
 from tui.widgets.progress import ProgressLine
@@ -51,7 +57,7 @@ from tui.widgets.session_tree import SessionTree
 if TYPE_CHECKING:
     from tui.app import RipenApp
 
-PREVIEW_DELAY = 0.04
+PREVIEW_DELAY = 0.015
 _job_numbers = itertools.count(1)
 
 
@@ -84,6 +90,11 @@ class WorkspaceScreen(Screen[None]):
         self.job: Job | None = None
         self.branch: list[Round] = []
         self.pair: tuple[str, str] | None = None
+        self.by_id: dict[str, Round] = {}
+        self.title_text = ""
+        self.round_cost = 0
+        self.hint = ""
+        self.measures = 0
         self._preview_timer: Any = None
 
     @property
@@ -131,30 +142,66 @@ class WorkspaceScreen(Screen[None]):
     def reload(self, cursor: str | None = None) -> None:
         """Read the session again and redraw everything that depends on it."""
         self.rounds = self.engine.tree(self.session_id)
-        session = self.rounds.session
-        self.sub_title = session.title
+        self.by_id = {r.id: r for r in self.rounds.rounds}
         tree = self.session_tree
         keep = cursor or (tree.selected.id if tree.selected is not None else None)
         tree.show(self.rounds, keep)
-        self.refresh_context()
+        self.refresh_context(self.rounds.session)
         self.show_selected()
 
-    def refresh_context(self) -> None:
-        """Redraw what depends on the current round: meter, lint context, status."""
-        session = self.engine.session(self.session_id)
-        current = session.current_round
-        self.branch = self.engine.path(current) if current else []
-        self.query_one(CreditMeter).show(
-            meter(self.engine, self.session_id), session.title
-        )
-        cost = tier_credits(self.engine, session.backend, self.quality)
+    def refresh_context(self, session: Session | None = None) -> None:
+        """Redraw what depends on the current round: lint context, status, meter."""
+        session = session or self.engine.session(self.session_id)
+        self.title_text = session.title
+        self.branch = self.branch_to(session.current_round)
+        self.round_cost = tier_credits(self.engine, session.backend, self.quality)
         budget = BudgetState(
-            spent=session.credits, budget=session.budget, round_cost=cost
+            spent=session.credits, budget=session.budget, round_cost=self.round_cost
         )
         self.prompt.set_context(self.branch, self.quality, budget)
-        self.prompt.set_status(self.status_text(cost))
+        self.prompt.set_status(self.status_text())
+        # After the next paint: the measuring thread would otherwise compete with
+        # drawing a large session's first frame.
+        self.call_after_refresh(self._measure, session)
 
-    def status_text(self, cost: int) -> Text:
+    def branch_to(self, round_id: str | None) -> list[Round]:
+        """The rounds from the first down to ``round_id``, from the loaded tree."""
+        branch: list[Round] = []
+        step = self.by_id.get(round_id or "")
+        while step is not None:
+            branch.append(step)
+            step = self.by_id.get(step.parent or "")
+        return branch[::-1]
+
+    def _measure(self, session: Session) -> None:
+        self.measures += 1
+        self._measure_session(session, self.measures)
+
+    # Not exclusive: measures are cheap to finish, and an older one that lands late
+    # is recognised by its number and dropped.
+    @work(
+        thread=True,
+        exclusive=False,
+        exit_on_error=False,
+        group="meter",
+        description="Measuring the session's credits",
+    )
+    def _measure_session(self, session: Session, number: int) -> None:
+        """The meter and the template hint read the session again: off the main
+        thread, so that opening a large session is not held up by them."""
+        hint = self.next_step_hint() if session.template else ""
+        measured = meter(self.engine, session.id)
+        self.post_message(SessionMeasured(measured, hint, number))
+
+    @on(SessionMeasured)
+    def _measured(self, event: SessionMeasured) -> None:
+        if event.number != self.measures:
+            return
+        self.hint = event.hint
+        self.query_one(CreditMeter).show(event.meter, self.title_text)
+        self.prompt.set_status(self.status_text())
+
+    def status_text(self) -> Text:
         """The line above the prompt: what Enter will do."""
         text = Text(no_wrap=True, overflow="ellipsis")
         if self.branch:
@@ -166,13 +213,15 @@ class WorkspaceScreen(Screen[None]):
         else:
             text.append("No round yet", style="bold")
         text.append(
-            f" · {TIERS[self.quality]} {cost}cr",
+            f" · {TIERS[self.quality]} {self.round_cost}cr",
             style="bold" if self.quality == "ultra" else "",
         )
         text.append(f" · region: {self.next_region or 'whole image'}")
-        hint = self.next_step_hint()
-        if hint:
-            text.append(f" · {hint}", style="dim")
+        if self.prompt.planned:
+            count = len(self.prompt.planned)
+            text.append(f" · {count} more planned round{'s' * (count > 1)}")
+        if self.hint:
+            text.append(f" · {self.hint}", style="dim")
         return text
 
     def next_step_hint(self) -> str:
@@ -222,10 +271,18 @@ class WorkspaceScreen(Screen[None]):
     def _submitted(self, event: PromptArea.Submitted) -> None:
         self.refine(event.text)
 
-    @on(PromptArea.SuggestionWanted)
-    def _suggestion(self) -> None:
-        if self.prompt.take_suggestion() is None:
-            self.notify("No suggestion to apply.", timeout=3)
+    @on(PromptArea.FixWanted)
+    def _fix(self) -> None:
+        fix = self.prompt.apply_fix()
+        if fix is None:
+            self.notify("No warning here has a fix to apply.", timeout=3)
+        elif fix.later:
+            self.refresh_context()
+            self.notify(
+                f"Split into {len(fix.later) + 1} rounds: the first is in the prompt, "
+                "the others follow one by one as each round is saved.",
+                timeout=5,
+            )
 
     def refine(self, instruction: str) -> None:
         """Refine the current round (a branch if it already has children)."""
@@ -323,8 +380,10 @@ class WorkspaceScreen(Screen[None]):
         if job is not None and job.instruction and self.prompt.text == job.instruction:
             self.prompt.set_text("")
         self.next_region = None
+        planned = self.prompt.next_planned()
         self.reload(cursor=r.id)
-        self.notify(f"Round #{r.number} saved.", timeout=3)
+        more = " The next planned round is in the prompt." if planned else ""
+        self.notify(f"Round #{r.number} saved.{more}", timeout=3)
 
     @on(PairCompleted)
     def _pair_completed(self, event: PairCompleted) -> None:

@@ -55,9 +55,11 @@ class ImagePanel(Container):
         self._placeholder("Preparing the preview…")
         self._load(sha, path)
 
+    # Not exclusive: a worker cannot stop a thread halfway through a decode, and a
+    # result for a round the user has moved away from is simply not shown.
     @work(
         thread=True,
-        exclusive=True,
+        exclusive=False,
         exit_on_error=False,
         group="preview",
         description="Preparing a preview",

@@ -11,6 +11,7 @@ which region, and the active template's next step.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
@@ -21,38 +22,78 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static, TextArea
 
-from core.lint import BranchRound, BudgetState, LintWarning, Report, lint
-from tui.keys import PROMPT_BINDINGS
+from core.lint import (
+    BranchRound,
+    BudgetState,
+    Change,
+    LintWarning,
+    Report,
+    lint,
+    split_rounds,
+)
+from tui.keys import PROMPT_BINDINGS, binding_by_id
 
 SHOWN_WARNINGS = 3
-SEVERITY_MARKS = {"error": ("✗", "bold red"), "warning": ("⚠", "#ffb000")}
+SEVERITY_MARKS = {"warning": ("⚠", "#ffb000"), "info": ("ℹ", "cyan")}
+SPLITTING_CODES = ("too-many-changes", "too-long")
 
 
-def apply_suggestion(text: str, warning: LintWarning) -> str:
-    """The instruction with one warning's suggestion applied.
+@dataclass(frozen=True)
+class Fix:
+    """What the fix key does for one warning: the new instruction, any rounds
+    planned after it, and a few words for the warning line."""
 
-    A suggestion replaces the span it is about; an empty span (at the end, say)
-    inserts it there, which is how the keep clause is appended.
+    text: str
+    later: tuple[str, ...] = ()
+    label: str = ""
+
+
+def round_instruction(changes: Sequence[Change]) -> str:
+    """The changes of one planned round as one instruction."""
+    parts = [c.text.strip(" \t\n,;:.-*\u2022") for c in changes]
+    parts = [p for p in parts if p]
+    if not parts:
+        return ""
+    return ", ".join([parts[0][:1].upper() + parts[0][1:], *parts[1:]]) + "."
+
+
+def fix_for(warning: LintWarning, text: str, report: Report) -> Fix | None:
+    """The fix one key applies for ``warning``, or None when it is advice only.
+
+    The keep clause is appended; too many changes (or too long an instruction) are
+    split into rounds by stage, the first kept in the prompt and the rest planned.
     """
-    start = max(0, min(len(text), warning.start))
-    end = max(start, min(len(text), warning.end))
-    return text[:start] + warning.suggestion + text[end:]
+    if warning.code == "missing-keep-clause" and warning.suggestion:
+        return Fix(text.rstrip() + warning.suggestion, label="append the keep clause")
+    if warning.code in SPLITTING_CODES:
+        groups = split_rounds(report.changes)
+        rounds = [r for r in (round_instruction(g) for _, g in groups) if r]
+        if len(rounds) > 1:
+            return Fix(rounds[0], tuple(rounds[1:]), f"split into {len(rounds)} rounds")
+    return None
 
 
-def warnings_text(warnings: Sequence[LintWarning], shown: int = SHOWN_WARNINGS) -> Text:
-    """Up to ``shown`` warnings, one a line, with code, message and suggestion."""
-    text = Text()
+def warnings_text(
+    report: Report, text: str, fix_key: str, shown: int = SHOWN_WARNINGS
+) -> Text:
+    """Up to ``shown`` warnings, one a line: code, message, and the suggestion or
+    what the fix key would do about it."""
+    out = Text()
+    warnings = report.warnings
     for number, warning in enumerate(warnings[:shown]):
         if number:
-            text.append("\n")
+            out.append("\n")
         mark, style = SEVERITY_MARKS.get(warning.severity, ("·", "dim"))
-        text.append(f"{mark} {warning.code} ", style=style)
-        text.append(warning.message)
-        if warning.suggestion:
-            text.append(f" → {warning.suggestion.strip()}", style="italic dim")
+        out.append(f"{mark} {warning.code} ", style=style)
+        out.append(warning.message)
+        fix = fix_for(warning, text, report)
+        if fix is not None:
+            out.append(f" {fix_key}: {fix.label}", style="bold")
+        elif warning.suggestion:
+            out.append(f" → {warning.suggestion.strip()}", style="italic dim")
     if len(warnings) > shown:
-        text.append(f"\n  and {len(warnings) - shown} more", style="dim")
-    return text
+        out.append(f"\n  and {len(warnings) - shown} more", style="dim")
+    return out
 
 
 class PromptArea(TextArea):
@@ -68,8 +109,8 @@ class PromptArea(TextArea):
             super().__init__()
             self.text = text
 
-    class SuggestionWanted(Message):
-        """The user asked for the first warning's suggestion."""
+    class FixWanted(Message):
+        """The user asked for the first warning's fix."""
 
     def action_submit(self) -> None:
         self.post_message(self.Submitted(self.text))
@@ -78,7 +119,7 @@ class PromptArea(TextArea):
         self.insert("\n")
 
     def action_apply_suggestion(self) -> None:
-        self.post_message(self.SuggestionWanted())
+        self.post_message(self.FixWanted())
 
 
 class LintingPrompt(Vertical):
@@ -90,6 +131,7 @@ class LintingPrompt(Vertical):
         self.quality = "common"
         self.budget: BudgetState | None = None
         self.report = Report()
+        self.planned: list[str] = []
 
     def compose(self) -> ComposeResult:
         yield Static("", id="prompt-status", markup=False)
@@ -144,17 +186,28 @@ class LintingPrompt(Vertical):
             if text.strip()
             else Report()
         )
+        fix_key = self.app.get_key_display(binding_by_id("prompt.fix"))
         warnings = self.query_one("#prompt-warnings", Static)
-        warnings.update(warnings_text(self.report.warnings))
+        warnings.update(warnings_text(self.report, text, fix_key))
         warnings.display = bool(self.report.warnings)
 
-    def take_suggestion(self) -> LintWarning | None:
-        """Apply the first warning that has a suggestion; return it, or None."""
+    def apply_fix(self) -> Fix | None:
+        """Apply the first warning's fix; return it, or None when none applies."""
+        text = self.text
         for warning in self.report.warnings:
-            if warning.suggestion:
-                self.set_text(apply_suggestion(self.text, warning))
-                return warning
+            fix = fix_for(warning, text, self.report)
+            if fix is not None:
+                self.planned = [*fix.later, *self.planned]
+                self.set_text(fix.text)
+                return fix
         return None
+
+    def next_planned(self) -> bool:
+        """Load the next planned round into an empty prompt; False if none."""
+        if not self.planned or self.text.strip():
+            return False
+        self.set_text(self.planned.pop(0))
+        return True
 
     @on(TextArea.Changed, "#prompt-input")
     def _changed(self) -> None:

@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import ClassVar
 
-from rich.text import Text
+from rich.cells import cell_len
+from rich.text import Span, Text
 from textual.binding import BindingType
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
@@ -30,17 +31,25 @@ TIER_LABELS = {"common": "Common", "ultra": "Ultra"}
 
 def round_label(r: Round, current: bool) -> Text:
     """One round as a tree line: number, stage, tier, credits, star and winner."""
-    text = Text(no_wrap=True, overflow="ellipsis")
-    text.append("● " if current else "  ", style="bold dark_orange" if current else "")
-    text.append(f"#{r.number}", style="bold")
-    text.append(f" {r.stage}")
-    text.append(f" {TIER_LABELS.get(r.quality, r.quality)}", style="dim")
-    text.append(f" {r.credits}cr", style="dim")
+    # Built as one string with spans rather than appended piece by piece: a session
+    # of thousands of rounds makes thousands of labels when it opens.
+    number = f"#{r.number}"
+    facts = f" {TIER_LABELS.get(r.quality, r.quality)} {r.credits}cr"
+    marks = (" ★" if r.starred else "") + (" ✓" if r.winner else "")
+    plain = f"{'● ' if current else '  '}{number} {r.stage}{facts}{marks}"
+    at = 2 + len(number)
+    spans = [Span(2, at, "bold")]
+    if current:
+        spans.append(Span(0, 1, "bold dark_orange"))
+    at += 1 + len(r.stage)
+    spans.append(Span(at, at + len(facts), "dim"))
+    at += len(facts)
     if r.starred:
-        text.append(" ★", style="bold yellow")
+        spans.append(Span(at + 1, at + 2, "bold yellow"))
+        at += 2
     if r.winner:
-        text.append(" ✓", style="bold green")
-    return text
+        spans.append(Span(at + 1, at + 2, "bold green"))
+    return Text(plain, no_wrap=True, overflow="ellipsis", spans=spans)
 
 
 def attempt_label(a: Attempt) -> Text:
@@ -104,19 +113,33 @@ class SessionTree(Tree[Item]):
                 others = [k for k in kids if k is not follow]
                 failed = attempts.get(step.id, [])
                 label = round_label(step, step.id == self.current)
-                if others or failed:
-                    node = parent.add(label, step, expand=True)
-                    for other in reversed(others):
-                        lines.append((node, other))
-                    for a in failed:
-                        self.nodes[a.id] = node.add_leaf(attempt_label(a), a)
-                else:
-                    node = parent.add_leaf(label, step)
-                self.nodes[step.id] = node
+                node = self._append_node(
+                    parent, label, step, nested=bool(others or failed)
+                )
+                for other in reversed(others):
+                    lines.append((node, other))
+                for a in failed:
+                    self._append_node(node, attempt_label(a), a)
                 step = follow
         for a in attempts.get(None, []):
-            self.nodes[a.id] = self.root.add_leaf(attempt_label(a), a)
+            self._append_node(self.root, attempt_label(a), a)
+        self._invalidate()
         self.select(cursor or self.current)
+
+    def _append_node(
+        self, parent: TreeNode[Item], label: Text, item: Item, nested: bool = False
+    ) -> TreeNode[Item]:
+        """Append a node without Tree.add's full refresh of the tree per node.
+
+        ``TreeNode.add`` invalidates every cached line and schedules a layout each
+        time it is called, which is most of the cost of building thousands of nodes;
+        here the nodes are appended first and the tree is invalidated once.
+        """
+        node = self._add_node(parent, label, item, expand=nested)
+        node._allow_expand = nested
+        parent._children.append(node)
+        self.nodes[item.id] = node
+        return node
 
     def select(self, ident: str | None) -> None:
         """Move the cursor to a round or attempt by id (no-op if it is not here)."""
@@ -129,6 +152,18 @@ class SessionTree(Tree[Item]):
             parent = parent.parent
         # A node's line is known only once the tree has laid out its lines again.
         self.call_after_refresh(self.move_cursor, node, animate=False)
+
+    def process_label(self, label: str | Text) -> Text:
+        # Labels made here are single-line Text already; Tree's default would split
+        # every one of them into lines, which costs more than the rest of a node.
+        return label if isinstance(label, Text) else Text(label.splitlines()[0])
+
+    def get_label_width(self, node: TreeNode[Item]) -> int:
+        # The width Tree would measure by rendering the label, without rendering it.
+        icon = self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE
+        label = node.label
+        width = label.cell_len if isinstance(label, Text) else cell_len(label)
+        return width + (cell_len(icon) if node.allow_expand else 0)
 
     @property
     def selected(self) -> Item | None:

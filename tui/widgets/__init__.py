@@ -1,0 +1,1 @@
+"""Reusable widgets of the interface: one per module, each with its own job."""
