@@ -14,6 +14,7 @@ import hashlib
 import io
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from PIL import Image
@@ -85,6 +86,25 @@ class Blobs:
 
     def get_bytes(self, sha: str) -> bytes:
         return self.path(sha).read_bytes()
+
+    def sweep_temporary(self, older_than: float = 3600.0) -> int:
+        """Remove temporary files a crashed writer left; return how many went.
+
+        Only files older than ``older_than`` seconds go: a younger one may belong to
+        another process writing right now.
+        """
+        if not self.root.is_dir():
+            return 0
+        cutoff = time.time() - older_than
+        removed = 0
+        for stray in self.root.glob("??/.tmp-*"):
+            try:
+                if stray.stat().st_mtime < cutoff:
+                    stray.unlink()
+                    removed += 1
+            except OSError:
+                continue
+        return removed
 
     def exists(self, sha: str) -> bool:
         try:

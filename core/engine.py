@@ -83,6 +83,7 @@ class Engine:
         setup_logging(self.config.log_path)
         self.store = Store(self.config.db_path)
         self.blobs = Blobs(self.config.images_dir)
+        self.blobs.sweep_temporary()
         self._backends: dict[str, Backend] = dict(backends or {})
 
     # -- backends ---------------------------------------------------------------

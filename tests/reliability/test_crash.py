@@ -364,9 +364,6 @@ def test_kills_spread_over_a_local_round(
     audit(ripen_home)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="nothing sweeps the temporary files crashes leave (see report)"
-)
 def test_temporary_files_left_by_crashes_do_not_pile_up(
     capsys: pytest.CaptureFixture[str], gemini_server: GeminiServer, ripen_home: Path
 ) -> None:
