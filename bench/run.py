@@ -146,7 +146,10 @@ def lint_section(figures: dict[str, Any]) -> Any:
     ]
     if rows:
         section.tables.append(table(["case", "median ms", "p99 ms", "runs"], rows))
-    section.notes.append("Figures from `bench/bench_lint.py`'s `run()`.")
+    note = "Figures from `bench/bench_lint.py`'s `run()`"
+    if "load_average" in figures:
+        note += f"; one-minute load average {figures['load_average']:.2f} at the time"
+    section.notes.append(note + ".")
     return section
 
 
@@ -235,7 +238,7 @@ def render_section(section: Any) -> str:
             [figure.name, figure.shown, figure.target or "-", figure.verdict]
             for figure in section.figures
         ]
-        parts.append(table(["figure", "value", "target", "verdict"], rows))
+        parts.append(table(["figure", "value", "target", "verdict"], rows, "lrll"))
     parts += section.tables
     parts += section.notes
     parts.append(f"_Ran in {section.seconds:.0f} s._")
@@ -263,6 +266,7 @@ def render(
             [title, figure.name, figure.shown, figure.target, figure.verdict]
             for title, figure in figures
         ],
+        "llrll",
     )
     lines = [
         "# Benchmark results",
@@ -273,7 +277,7 @@ def render(
         "Timings are medians of repeated runs; comparisons are ratios of medians "
         "measured in the same run with the two sides interleaved.",
         "## Machine",
-        table(["", ""], [[key, value] for key, value in machine.items()]),
+        table(["", ""], [[key, value] for key, value in machine.items()], "ll"),
         "## Every target",
         summary,
     ]
