@@ -69,6 +69,7 @@ class RoundPane(Vertical):
         keys = "← or 1" if self.side == "left" else "→ or 2"
         self.border_title = pane_title(r)
         self.border_subtitle = f"{keys} picks this one"
+        self.set_class(r.winner, "-winner")
         self.query_one(ImagePanel).show(
             r.image_sha, r.image, f"Round {r.number} has no image."
         )

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, cast
 
+from rich.style import Style
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
@@ -36,6 +38,8 @@ from textual.widgets import (
     Select,
     Static,
 )
+from textual.widgets.directory_tree import DirEntry
+from textual.widgets.tree import TreeNode
 
 from core.backends.base import ASPECTS, Quality
 from core.cancel import Progress
@@ -60,6 +64,12 @@ MODES = (
     ("generate", "Text prompt"),
     ("edit", "Edit a photo"),
     ("compose", "Compose 2 or 3 references"),
+)
+
+HELP = (
+    "Tab moves between fields; arrows and Enter choose. Explore on Common and "
+    "keep Ultra for the final render. Enter in the prompt or ctrl+s starts; "
+    "Esc cancels a running generation."
 )
 
 # Negative, so these job numbers never meet the workspace's (which count up from 1)
@@ -91,6 +101,29 @@ class ImageTree(DirectoryTree):
     ICON_NODE = "▸ "
     ICON_NODE_EXPANDED = "▾ "
     ICON_FILE = "  "
+
+    def __init__(self, path: Path, *, id: str) -> None:  # noqa: A002
+        super().__init__(path, id=id)
+        self.chosen: set[Path] = set()
+
+    def render_label(
+        self, node: TreeNode[DirEntry], base_style: Style, style: Style
+    ) -> Text:
+        label = super().render_label(node, base_style, style)
+        if node.data is not None and node.data.path.resolve() in self.chosen:
+            label.append("  ✓ chosen", style="bold green")
+        return label
+
+    def mark(self, chosen: set[Path]) -> None:
+        """Mark the chosen files, redrawing only the lines whose mark changed."""
+        changed = self.chosen ^ chosen
+        self.chosen = chosen
+        nodes = [self.root]
+        while nodes:
+            node = nodes.pop()
+            if node.data is not None and node.data.path.resolve() in changed:
+                node.refresh()
+            nodes.extend(node.children)
 
     def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
         return [
@@ -195,6 +228,7 @@ class NewSessionScreen(Screen[Round | None]):
                             prompt="none",
                             id="new-template",
                         )
+                yield Static(HELP, id="new-help")
             with Vertical(id="new-inputs"):
                 yield Label("Prompt", classes="field-label")
                 yield InstructionArea(id="new-prompt")
@@ -243,6 +277,7 @@ class NewSessionScreen(Screen[Round | None]):
         self._show_chosen()
 
     def _show_chosen(self) -> None:
+        self.query_one("#new-files", ImageTree).mark(set(self.images))
         chosen = self.query_one("#new-chosen", Static)
         if not self.images:
             wanted = "one photo" if self.mode == "edit" else "two or three images"
