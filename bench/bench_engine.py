@@ -167,36 +167,42 @@ def _measure(server: object, runs: int, profiled: int) -> Section:
 
 
 def _causes(phases: list[tuple[str, float]], client_ms: float, decode_ms: float) -> str:
-    """A paragraph naming what the overhead is made of, largest first."""
+    """A paragraph naming what the overhead is made of, from the measured steps."""
     steps = dict(phases)
-    text = (
-        "Why the target is missed: the gemini backend builds a new SDK client for "
-        f"every call (core/backends/gemini/client.py `_client`, {client_ms:.0f} ms "
-        "timed alone). Nearly all of that is the SDK creating two SSL contexts "
-        "(`ssl.create_default_context` loading the CA bundle, once for httpx and "
-        "once for websockets) even for a plain-HTTP base URL; one client kept per "
-        "backend and closed on shutdown would remove it."
-    )
+    causes = []
+    built = steps["build a new SDK client"]
+    if built > 5:
+        causes.append(
+            "the gemini backend builds a new SDK client for every call "
+            f"(core/backends/gemini/client.py `_client`, {built:.0f} ms a round; "
+            f"{client_ms:.0f} ms timed alone). Nearly all of that is the SDK "
+            "creating two SSL contexts (`ssl.create_default_context` loading the "
+            "CA bundle, once for httpx and once for websockets) even for a "
+            "plain-HTTP base URL; one client kept per backend and closed on "
+            "shutdown would remove it"
+        )
     stored = steps["decode and store the image"]
     if stored > 5:
-        text += (
-            f" Next, the engine decodes the received PNG in full before storing it "
+        causes.append(
+            "the engine decodes the received PNG in full before storing it "
             f"(core/engine.py `_store_image`, {stored:.0f} ms a round; a full "
             f"decode alone is {decode_ms:.0f} ms), although the answer reader has "
             "already checked it chunk by chunk (every CRC, to the end marker) and "
-            "the size is in the header."
+            "the size is in the header"
         )
     small = (
         steps["whole round"]
         - steps["send and wait (incl. the new client)"]
         - steps["decode and store the image"]
     )
-    text += (
+    text = (
+        "Why the target is missed: " + "; next, ".join(causes) + "." if causes else ""
+    )
+    return text + (
         " The other steps together (lint, branch query, request building, reading "
         "the answer, keeping the reply's parts, the database transaction) take "
         f"{small:.0f} ms."
     )
-    return text
 
 
 def _phases(call: Callable[[], None], rounds: int) -> list[tuple[str, float]]:
