@@ -89,6 +89,7 @@ async def test_sessions_filter_narrows_the_list_as_you_type(
 
         await pilot.press("escape")
         assert len(screen.shown) == 3
+        assert screen.focused is screen.list_view
         await pilot.press("slash", *"coffee", "enter")
         await settle(pilot)
     coffee = next(s for s in engine.sessions() if s.title == "Coffee for the menu")

@@ -51,7 +51,7 @@ GRID_COLUMNS = ("left", "centre", "right")
 
 NAMED_REGIONS: tuple[tuple[str, str], ...] = (
     ("background", "behind the subject"),
-    ("foreground", "the subject and what is before it"),
+    ("foreground", "in front of the subject"),
     ("subject", "the main subject"),
     ("highlights", "the brightest tones"),
     ("midtones", "the middle tones"),
@@ -178,6 +178,10 @@ class RegionPicker(ModalScreen[str | None]):
                         ),
                         id="named",
                     )
+            yield Label(
+                "w: whole image (no region) · Esc: keep the region as it is",
+                classes="hint",
+            )
 
     @on(ThirdsGrid.Picked)
     def _grid_picked(self, event: ThirdsGrid.Picked) -> None:

@@ -224,7 +224,10 @@ class NewSessionScreen(Screen[Round | None]):
                     with Vertical():
                         yield Label("Template", classes="field-label")
                         yield Select(
-                            [(t.name, t.name) for t in list_templates(self.engine)],
+                            [
+                                (t.title or t.name, t.name)
+                                for t in list_templates(self.engine)
+                            ],
                             prompt="none",
                             id="new-template",
                         )

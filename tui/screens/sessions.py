@@ -269,6 +269,7 @@ class SessionsScreen(Screen[str | None]):
         elif shown == 0:
             empty.update("No session matches the filter. Escape clears it.")
         empty.display = shown == 0
+        self.list_view.display = shown > 0
 
     @work(
         thread=True,
@@ -308,10 +309,12 @@ class SessionsScreen(Screen[str | None]):
     def action_filter(self) -> None:
         self.filter_box.focus()
 
-    def action_back(self) -> None:
+    async def action_back(self) -> None:
         box = self.filter_box
         if box.value:
-            box.value = ""
+            with box.prevent(Input.Changed):
+                box.value = ""
+            await self._redraw()
             self.list_view.focus()
         elif self.focused is box:
             self.list_view.focus()
