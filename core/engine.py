@@ -52,13 +52,28 @@ from core.store import Store, dumps, new_id, now_iso
 
 log = logging.getLogger("ripen.engine")
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Whole escape sequences go first, so a pasted coloured word keeps its word; then
+# any control left: C0 but tab and newline, DEL, the C1 block (U+009B is a
+# one-character escape) and the bidirectional overrides that reorder shown text.
+_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?)")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 MAX_INSTRUCTION = 10_000
 
 
 def clean_instruction(text: str) -> str:
     """Drop control characters (a pasted escape sequence, say) but keep new lines."""
-    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
+    text = _ESCAPE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return _CONTROL.sub("", text).strip()
+
+
+def check_length(text: str) -> str:
+    """``text``, unless it is longer than an instruction can be (a pasted file)."""
+    if len(text) > MAX_INSTRUCTION:
+        raise BadInput(
+            f"The instruction is {len(text):,} characters; ripen takes at most "
+            f"{MAX_INSTRUCTION:,}. Say what to change in a sentence or two."
+        )
+    return text
 
 
 def validate_region(region: str | None) -> str | None:
@@ -233,7 +248,7 @@ class Engine:
         cancel: CancelToken | None = None,
     ) -> Round:
         """Start a session: a prompt, one photo (edit) or 2-3 references (compose)."""
-        prompt = clean_instruction(prompt)
+        prompt = check_length(clean_instruction(prompt))
         check_inputs(list(images))
         _check_quality(quality)
         if aspect is not None and aspect not in ASPECTS:
@@ -324,7 +339,7 @@ class Engine:
         """Refine a round; if it already has children, this starts a new branch."""
         parent = self.round(round_id)
         session = self.session(parent.session)
-        instruction = clean_instruction(instruction)
+        instruction = check_length(clean_instruction(instruction))
         if not instruction:
             raise BadInput("The instruction is empty; say what to change.")
         quality = quality or "common"
@@ -334,7 +349,7 @@ class Engine:
         branch = self.path(parent.id)
         references = tuple(self._reference(session.id, ref) for ref in refs)
         cost = engine_backend.credits_for(quality)
-        report = lint(
+        warnings = _lint_warnings(
             instruction,
             branch,
             quality,
@@ -368,7 +383,7 @@ class Engine:
             request,
             session_row=None,
             parent=parent,
-            extra_warnings=[w.to_json() for w in report.warnings],
+            extra_warnings=warnings,
             progress=progress,
             cancel=cancel,
         )
@@ -647,7 +662,7 @@ class Engine:
             result = backend.generate(request, self.blobs, report, cancel)
             sha, width, height = self._store_image(result)
         except BaseException as exc:
-            error = _as_generation_error(exc)
+            error = _scrubbed(_as_generation_error(exc))
             error.attempt = self._record_attempt(
                 session_row,
                 session_id,
@@ -693,12 +708,16 @@ class Engine:
             "height": height,
             "created": now_iso(),
             "text": redact(result.text),
-            "applied": dumps(result.applied),
-            "skipped": dumps(result.skipped),
-            "warnings": dumps(warnings),
+            "applied": redact(dumps(result.applied)),
+            "skipped": redact(dumps(result.skipped)),
+            "warnings": redact(dumps(warnings)),
             "refs": dumps([ref.round_id for ref in request.refs]),
-            "context": dumps(result.context),
-            "turn": None if result.model_turn is None else dumps(result.model_turn),
+            "context": redact(dumps(result.context)),
+            # Kept for byte-exact replay, but never at the price of the key: a turn
+            # that quoted it replays with the placeholder instead.
+            "turn": None
+            if result.model_turn is None
+            else redact(dumps(result.model_turn)),
         }
         with self.store.transaction() as db:
             if session_row is not None:
@@ -809,6 +828,29 @@ def _as_generation_error(exc: BaseException) -> GenerationError:
     return GenerationError(
         redact(f"Unexpected failure in the backend: {type(exc).__name__}: {exc}")
     )
+
+
+def _scrubbed(error: GenerationError) -> GenerationError:
+    """The error with the key taken out of everything a user is shown of it."""
+    error.message = redact(error.message)
+    error.args = (error.message,)
+    for name in ("text", "reason"):
+        value = getattr(error, name, None)
+        if isinstance(value, str):
+            setattr(error, name, redact(value))
+    return error
+
+
+def _lint_warnings(
+    instruction: str, branch: list[Round], quality: str, budget: BudgetState
+) -> list[dict[str, Any]]:
+    """The linter's advice for a round; advice must never stop the round itself."""
+    try:
+        report = lint(instruction, branch, quality, budget)
+    except Exception:
+        log.exception("the linter failed on an instruction; the round goes ahead")
+        return []
+    return [warning.to_json() for warning in report.warnings]
 
 
 def _check_quality(quality: str) -> None:

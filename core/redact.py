@@ -42,8 +42,13 @@ class RedactingFilter(logging.Filter):
 def setup_logging(log_path: os.PathLike[str] | str) -> None:
     """Send ripen's logs (and the SDK's) to a file, never to the terminal."""
     root = logging.getLogger()
-    if any(getattr(h, "_ripen", False) for h in root.handlers):
-        return
+    target = os.path.abspath(log_path)
+    for old in [h for h in root.handlers if getattr(h, "_ripen", False)]:
+        if getattr(old, "baseFilename", None) == target:
+            return
+        # Another data folder's log: this engine's records belong in its own.
+        root.removeHandler(old)
+        old.close()
     handler = logging.FileHandler(log_path, encoding="utf-8")
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")

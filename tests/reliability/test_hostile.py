@@ -153,21 +153,7 @@ def test_odd_instruction_works_or_fails_cleanly(
     assert outcome.err.count("\n") <= 2  # a message, not a traceback
 
 
-_C1 = pytest.mark.xfail(
-    strict=True,
-    reason="clean_instruction keeps C1 controls and bidi overrides (see report)",
-)
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(name, marks=_C1)
-        if name in ("c1-csi", "bidi-override")
-        else pytest.param(name)
-        for name in ODD_INSTRUCTIONS
-    ],
-)
+@pytest.mark.parametrize("name", list(ODD_INSTRUCTIONS))
 def test_odd_instruction_reaches_no_terminal_raw(
     capsys: pytest.CaptureFixture[str], base: dict[str, str], name: str
 ) -> None:
@@ -188,10 +174,6 @@ def test_ten_thousand_characters_take_well_under_a_second_to_read() -> None:
     assert {clause.op for clause in parsed.clauses} == {"brightness", "contrast"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MAX_INSTRUCTION is declared in core/engine.py but never enforced",
-)
 def test_a_pasted_half_megabyte_is_refused_quickly(
     base: dict[str, str], ripen_home: Path
 ) -> None:

@@ -236,10 +236,6 @@ def run_echoing(server: GeminiServer, home: Path, reply: Reply) -> Outcome:
     return cli_process("refine", first.data["round"], "move the watch higher")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the stored model turn keeps the answer's text unredacted (see report)",
-)
 def test_an_answer_quoting_the_key_is_not_stored(
     gemini_server: GeminiServer, ripen_home: Path
 ) -> None:
@@ -251,10 +247,6 @@ def test_an_answer_quoting_the_key_is_not_stored(
     assert leaks(files_under(ripen_home), FAKE_KEY) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="block reasons and text-only answers reach the user unredacted (see report)",
-)
 @pytest.mark.parametrize(
     "reply",
     [
