@@ -21,6 +21,13 @@ from core.errors import BadInput, RipenError
 
 Handler = Callable[[argparse.Namespace], dict[str, Any]]
 
+REGION_HELP = (
+    "limit the change to: background, subject, a ninth such as lower-right or "
+    "upper-centre, a half (left-half...) or third (top-third...), edges, "
+    "highlights, shadows, midtones, "
+    "or box:x0,y0,x1,y1 in fractions of the image"
+)
+
 
 class UsageError(BadInput):
     """A command line argparse could not make sense of."""
@@ -174,7 +181,10 @@ def cmd_demo(args: argparse.Namespace) -> dict[str, Any]:
     from core.demo import ensure_demo
 
     engine = _engine()
-    session = ensure_demo(engine, progress=_progress(args))
+    # Progress lines would stay in the terminal behind the interface; show them
+    # only when the demo is built without it.
+    show = _progress(args) if args.no_ui else None
+    session = ensure_demo(engine, progress=show)
     if args.json or args.no_ui:
         return dict(engine.tree(session.id).to_json())
     _open_interface(session=session.id, images=args.images)
@@ -243,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     refine.add_argument("round")
     refine.add_argument("instruction")
     generation_options(refine)
-    refine.add_argument("--region", metavar="REGION")
+    refine.add_argument("--region", metavar="REGION", help=REGION_HELP)
     refine.add_argument(
         "--keep", action="store_true", help="append keep-everything-else-unchanged"
     )
@@ -255,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     ab.add_argument("round")
     ab.add_argument("instructions", nargs="+", metavar="INSTRUCTION")
     generation_options(ab)
-    ab.add_argument("--region", metavar="REGION")
+    ab.add_argument("--region", metavar="REGION", help=REGION_HELP)
     ab.add_argument("--keep", action="store_true")
     ab.add_argument("--over-budget", action="store_true")
 
@@ -322,8 +332,9 @@ def _print_human(result: dict[str, Any]) -> None:
             _print_round(r)
     elif "sessions" in result:
         for s in result["sessions"]:
+            rounds = "round " if s["rounds"] == 1 else "rounds"
             print(
-                f"{s['session']}  {s['rounds']:>3} rounds  "
+                f"{s['session']}  {s['rounds']:>3} {rounds}  "
                 f"{s['credits']:>4}/{s['budget']} cr  {s['title']}"
             )
     elif "text" in result and isinstance(result["text"], str):
@@ -337,7 +348,8 @@ def _print_human(result: dict[str, Any]) -> None:
 def _print_round(r: dict[str, Any]) -> None:
     print(
         f"round {r['round']} (#{r['number']}, {r['mode']}, {r['quality']}, "
-        f"{r['credits']} cr; session {r['session_credits']} cr)"
+        f"{r['credits']} cr) in session {r['session']} "
+        f"({r['session_credits']} cr spent)"
     )
     print(f"  image: {r['image']} ({r['width']}x{r['height']})")
     if r["applied"]:

@@ -160,7 +160,8 @@ def export(
     if existing and not force:
         raise BadInput(
             f"{', '.join(existing)} already exist{'s' if len(existing) == 1 else ''} "
-            f"in {out.name}; pass --force to overwrite."
+            f"in {out.resolve()}; choose to overwrite them (--force) or another "
+            "folder."
         )
     if not final.image.exists():
         raise BadInput(f"The image of round {final.number} is missing from the store.")

@@ -287,6 +287,8 @@ def write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".ripen-")
     try:
+        # mkstemp makes the file private; an exported file is for sharing.
+        os.chmod(temporary, 0o644)
         with os.fdopen(handle, "wb") as out:
             out.write(data)
         os.replace(temporary, path)

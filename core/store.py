@@ -260,7 +260,8 @@ class Store:
             )
             if len(rows) == 1:
                 return rows[0]
-        raise NotFound(f"No {noun} with id {ident!r}.")
+        hint = "" if len(ident) >= 3 else " (a prefix needs at least 3 characters)"
+        raise NotFound(f"No {noun} with id {ident!r}{hint}.")
 
     def round_row(self, round_id: str) -> dict[str, Any]:
         row = self.one("SELECT * FROM rounds WHERE id = ?", [round_id])
