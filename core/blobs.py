@@ -40,7 +40,9 @@ def encode_png(image: Image.Image) -> bytes:
     if image.mode not in ("RGB", "RGBA", "L", "LA"):
         image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=6)
+    # Level 4 writes a 2K photo about 2.5 times faster than the default 6, for
+    # files some 3% larger: a round's save should not outlast its edit.
+    image.save(buffer, format="PNG", compress_level=4)
     return buffer.getvalue()
 
 

@@ -9,22 +9,28 @@ reads the answer. Three things are deliberately ours rather than the SDK's:
   service's Retry-After header and RetryInfo delay, with the total wait capped by
   ``gemini.max_retry_wait``. Each wait is a countdown the interface can show and
   the user can cancel.
-* **Cancellation.** The call runs as a task in a private event loop on the calling
-  thread, polled every 50 ms; when the caller's token flips the task is cancelled and
-  :class:`~core.errors.Cancelled` is raised, even while the service is still silent.
+* **Cancellation.** The call runs as a task on one event loop that ripen keeps on a
+  background thread, polled every 50 ms; when the caller's token flips the task is
+  cancelled and :class:`~core.errors.Cancelled` is raised, even while the service is
+  still silent.
 * **The key.** It is read from ``GEMINI_API_KEY`` or ``GOOGLE_API_KEY`` when a call
-  starts, handed to a client that lives for that call only, and never written
-  anywhere. Vertex AI is left entirely to the SDK's own environment settings.
+  starts. The SDK client made with it is kept in memory for the next call (building
+  one costs tens of milliseconds of TLS set-up) and replaced as soon as the key, the
+  endpoint or the timeout changes; the key is never written anywhere. Vertex AI is
+  left entirely to the SDK's own environment settings.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import math
 import os
 import random
-from typing import Any
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 from google import genai
 from google.genai import types
@@ -57,6 +63,42 @@ log = logging.getLogger("ripen.gemini")
 _POLL = 0.05
 _MODALITIES = ["TEXT", "IMAGE"]
 
+T = TypeVar("T")
+
+
+class _LoopThread:
+    """One event loop on a daemon thread, shared by every backend in the process.
+
+    The SDK's async HTTP client belongs to the loop it first ran on, so a client can
+    be reused across calls only if every call runs on the same loop.
+    """
+
+    _lock = threading.Lock()
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    @classmethod
+    def loop(cls) -> asyncio.AbstractEventLoop:
+        with cls._lock:
+            if cls._loop is None or cls._loop.is_closed():
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(
+                    target=loop.run_forever, name="ripen-gemini", daemon=True
+                )
+                thread.start()
+                cls._loop = loop
+            return cls._loop
+
+    @classmethod
+    def run(cls, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run ``coroutine`` on the shared loop; block until it is done."""
+        future = asyncio.run_coroutine_threadsafe(coroutine, cls.loop())
+        try:
+            return future.result()
+        except BaseException:
+            # Ctrl+C in the caller: the task must not go on alone.
+            future.cancel()
+            raise
+
 
 class GeminiBackend:
     """Google's Gemini image models through the official SDK."""
@@ -73,6 +115,9 @@ class GeminiBackend:
         self.config = config
         self.first_backoff = first_backoff
         self._rng = rng or random.Random()
+        self._client_lock = threading.Lock()
+        self._client_for: tuple[str, ...] | None = None
+        self._client_cache: genai.Client | None = None
 
     def model_for(self, quality: Quality) -> str:
         """The configured model name for a quality tier."""
@@ -246,20 +291,17 @@ class GeminiBackend:
         clock: Stopwatch,
         attempt: int,
     ) -> types.GenerateContentResponse:
-        """One request, in a private event loop so that it can be abandoned at once."""
-        loop = asyncio.new_event_loop()
-        try:
-            return loop.run_until_complete(
-                self._call_async(
-                    model, contents, generation, progress, cancel, clock, attempt
-                )
+        """One request, as a task on the shared loop so it can be abandoned at once."""
+        client = self._client()
+        return _LoopThread.run(
+            self._call_async(
+                client, model, contents, generation, progress, cancel, clock, attempt
             )
-        finally:
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
+        )
 
     async def _call_async(
         self,
+        client: genai.Client,
         model: str,
         contents: list[types.Content],
         generation: types.GenerateContentConfig,
@@ -268,7 +310,6 @@ class GeminiBackend:
         clock: Stopwatch,
         attempt: int,
     ) -> types.GenerateContentResponse:
-        client = self._client()
         timeout = self.config.gemini.timeout
         started = clock.elapsed
         next_report = started + 1.0
@@ -301,11 +342,29 @@ class GeminiBackend:
             if not task.done():
                 task.cancel()
                 await asyncio.wait({task}, timeout=0.5)
-            client.close()
-            await client.aio.aclose()
 
     def _client(self) -> genai.Client:
-        """A client for one call, holding the key only for as long as the call."""
+        """The SDK client for this call's key and settings, reused while they hold."""
+        settings = self.config.gemini
+        key = os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY")
+        # A digest, so the cache's identity does not hold the key a second time.
+        fingerprint = (
+            hashlib.sha256((key or "").strip().encode()).hexdigest(),
+            os.environ.get("GOOGLE_GENAI_USE_VERTEXAI", ""),
+            settings.base_url or "",
+            str(settings.timeout),
+        )
+        with self._client_lock:
+            if self._client_cache is None or self._client_for != fingerprint:
+                stale = self._client_cache
+                self._client_cache = self._new_client()
+                self._client_for = fingerprint
+                if stale is not None:
+                    _close_later(stale)
+            return self._client_cache
+
+    def _new_client(self) -> genai.Client:
+        """A new SDK client from the environment's key and the config."""
         settings = self.config.gemini
         options = types.HttpOptions(
             base_url=settings.base_url,
@@ -324,6 +383,13 @@ class GeminiBackend:
         # Image settings and thought signatures live in the v1beta surface.
         options.api_version = "v1beta"
         return genai.Client(api_key=key.strip(), http_options=options)
+
+    def close(self) -> None:
+        """Close the cached SDK client (its connections), if there is one."""
+        with self._client_lock:
+            stale, self._client_cache, self._client_for = self._client_cache, None, None
+        if stale is not None:
+            _close_later(stale)
 
     # -- the result ---------------------------------------------------------------
 
@@ -436,3 +502,16 @@ def _attach_cost(error: GenerationError, usage: Usage, usd: float | None) -> Non
     """Let the engine record what a failed call cost: tokens and any dollars."""
     setattr(error, "usage", usage)  # noqa: B010 - an attribute the engine may read
     setattr(error, "usd", usd)  # noqa: B010
+
+
+def _close_later(client: genai.Client) -> None:
+    """Close a replaced client's connections on the loop that owns them."""
+
+    async def close() -> None:
+        try:
+            client.close()
+            await client.aio.aclose()
+        except Exception:  # a client for a gone server may fail to close
+            log.debug("closing a replaced Gemini client failed", exc_info=True)
+
+    asyncio.run_coroutine_threadsafe(close(), _LoopThread.loop())
