@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 
 from core.cancel import Progress
 from core.errors import BadInput, RipenError
+from core.text import clean_text
 
 Handler = Callable[[argparse.Namespace], dict[str, Any]]
 
@@ -31,6 +32,17 @@ REGION_HELP = (
 
 class UsageError(BadInput):
     """A command line argparse could not make sense of."""
+
+
+def credits_count(text: str) -> int:
+    """A whole, positive number of credits that fits the database."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 < value <= 1_000_000_000:
+        raise argparse.ArgumentTypeError(f"{text} is not between 1 and 1000000000")
+    return value
 
 
 class _Parser(argparse.ArgumentParser):
@@ -237,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     generation_options(new)
     new.set_defaults(quality="common")
     new.add_argument("--aspect", metavar="RATIO", help="e.g. 1:1, 4:3, 16:9")
-    new.add_argument("--budget", type=int, metavar="CREDITS")
+    new.add_argument("--budget", type=credits_count, metavar="CREDITS")
     new.add_argument(
         "--hard-budget", action="store_true", help="refuse rounds past the budget"
     )
@@ -364,10 +376,13 @@ def _print_round(r: dict[str, Any]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    # Until the line is parsed, guess; after, trust the parser (a note may say
+    # "--json" after "--").
     want_json = "--json" in argv
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
+        want_json = bool(getattr(args, "json", False))
         if args.command is None:
             _open_interface(last=args.last, images=args.images)
             return 0
@@ -376,23 +391,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("Cancelled.", file=sys.stderr)
         return 130
     except RipenError as error:
-        if want_json:
-            print(json.dumps({"error": error.to_json()}, ensure_ascii=False))
-        print(f"{error.title}: {error.message}", file=sys.stderr)
+        message = clean_text(error.message)
+        lines = [f"{error.title}: {message}"]
         if error.attempt:
-            print(f"(recorded as attempt {error.attempt})", file=sys.stderr)
+            lines.append(f"(recorded as attempt {error.attempt})")
+        payload = {"error": {**error.to_json(), "message": message}}
+        _emit(json.dumps(payload, ensure_ascii=False) if want_json else None, lines)
         return error.exit_code
+    if want_json:
+        _emit(json.dumps(result, ensure_ascii=False), [])
+    else:
+        _emit(None, [], result)
+    return 1 if result.get("errors") else 0
+
+
+def _emit(out: str | None, err: list[str], human: dict[str, Any] | None = None) -> None:
+    """Write the results; a reader that closed the pipe early is not a failure."""
     try:
-        if want_json:
-            print(json.dumps(result, ensure_ascii=False))
-        else:
-            _print_human(result)
+        if out is not None:
+            print(out)
+        if human is not None:
+            _print_human(human)
         sys.stdout.flush()
     except BrokenPipeError:
-        # A reader such as `head` closed the pipe early; that is not a failure.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-    return 1 if result.get("errors") else 0
+    for line in err:
+        print(line, file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -301,7 +301,7 @@ def register(command: Command) -> None:
 
     search = command("search", cmd_search, "find rounds by instruction or note")
     search.add_argument("text")
-    search.add_argument("--limit", type=int, default=50)
+    search.add_argument("--limit", type=cli.credits_count, default=50)
 
     export = command("export", cmd_export, "write a branch's image, sheet and report")
     export.add_argument("round")

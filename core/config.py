@@ -113,7 +113,12 @@ def load_config(home: Path | None = None) -> Config:
                 config.credits_common = _typed(tiers, "common", int, "credits.")
             if "ultra" in tiers:
                 config.credits_ultra = _typed(tiers, "ultra", int, "credits.")
-    if config.gemini.timeout <= 0 or config.gemini.timeout > 3600:
+    if config.budget <= 0 or config.budget > 1_000_000_000:
+        raise BadInput(
+            f"config.toml: budget must be a positive number of credits, "
+            f"got {config.budget}."
+        )
+    if not 0 < config.gemini.timeout <= 3600:  # also refuses NaN
         raise BadInput(
             f"config.toml: gemini.timeout must be between 0 and 3600 seconds, "
             f"got {config.gemini.timeout}."

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import logging
-import re
+import sqlite3
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -49,21 +49,16 @@ from core.lint import BudgetState, classify_stage, lint
 from core.models import Attempt, Round, Session, Tree
 from core.redact import redact, setup_logging
 from core.store import Store, dumps, new_id, now_iso
+from core.text import clean_text
 
 log = logging.getLogger("ripen.engine")
 
-# Whole escape sequences go first, so a pasted coloured word keeps its word; then
-# any control left: C0 but tab and newline, DEL, the C1 block (U+009B is a
-# one-character escape) and the bidirectional overrides that reorder shown text.
-_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?)")
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 MAX_INSTRUCTION = 10_000
 
 
 def clean_instruction(text: str) -> str:
     """Drop control characters (a pasted escape sequence, say) but keep new lines."""
-    text = _ESCAPE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-    return _CONTROL.sub("", text).strip()
+    return clean_text(text)
 
 
 def check_length(text: str) -> str:
@@ -94,9 +89,21 @@ class Engine:
         backends: dict[str, Backend] | None = None,
     ) -> None:
         self.config = config or load_config()
-        self.config.home.mkdir(parents=True, exist_ok=True)
-        setup_logging(self.config.log_path)
-        self.store = Store(self.config.db_path)
+        try:
+            self.config.home.mkdir(parents=True, exist_ok=True)
+            setup_logging(self.config.log_path)
+        except OSError as exc:
+            raise BadInput(
+                f"ripen cannot use {self.config.home} as its data folder "
+                f"({exc.strerror or exc}); set RIPEN_HOME to a folder you can write."
+            ) from None
+        try:
+            self.store = Store(self.config.db_path)
+        except sqlite3.DatabaseError as exc:
+            raise BadInput(
+                f"The database {self.config.db_path} cannot be opened ({exc}); "
+                "move it aside to start afresh, or restore it from a backup."
+            ) from None
         self.blobs = Blobs(self.config.images_dir)
         self.blobs.sweep_temporary()
         self._backends: dict[str, Backend] = dict(backends or {})
@@ -302,7 +309,7 @@ class Engine:
             {
                 "image": sha,
                 "role": "photo" if mode == "edit" else "reference",
-                "source": item.source,
+                "source": clean_text(item.source, single_line=True),
                 "notes": dumps(item.notes),
             }
             for sha, item in zip(input_shas, ingested, strict=True)
@@ -404,7 +411,8 @@ class Engine:
         """
         if len(instructions) < 2:
             raise BadInput("An A/B test needs at least two instructions.")
-        self.round(round_id)  # fail fast on a bad id, before any thread starts
+        parent = self.round(round_id)  # fail fast, before any thread starts
+        self._check_budget_for(parent, len(instructions), options)
         cancel = cancel or CancelToken()
 
         def one(text: str) -> Round | RipenError:
@@ -417,6 +425,22 @@ class Engine:
 
         with ThreadPoolExecutor(max_workers=len(instructions)) as pool:
             return list(pool.map(one, instructions))
+
+    def _check_budget_for(
+        self, parent: Round, count: int, options: dict[str, Any]
+    ) -> None:
+        """Refuse alternatives that together would overrun a hard budget."""
+        session = self.session(parent.session)
+        if not session.hard_budget or options.get("over_budget"):
+            return
+        backend = self.backend(options.get("backend") or session.backend)
+        cost = count * backend.credits_for(options.get("quality") or "common")
+        if cost > 0 and session.credits + cost > session.budget:
+            raise BudgetExceeded(
+                f"These {count} alternatives cost {cost} credits and "
+                f"{session.credits} of the session's {session.budget} are spent; "
+                "pass --over-budget to go on."
+            )
 
     def promote(
         self,
@@ -513,7 +537,12 @@ class Engine:
 
     def note(self, round_id: str, text: str) -> Round:
         current = self.round(round_id)
-        text = redact(text.strip())
+        text = redact(clean_text(text))
+        if len(text) > MAX_INSTRUCTION:
+            raise BadInput(
+                f"The note is {len(text):,} characters; a note takes at most "
+                f"{MAX_INSTRUCTION:,}."
+            )
         with self.store.transaction() as db:
             if text:
                 db.execute(
@@ -537,7 +566,7 @@ class Engine:
         return current
 
     def rename_session(self, session_id: str, title: str) -> Session:
-        title = clean_instruction(title)
+        title = clean_text(title, single_line=True)
         if not title:
             raise BadInput("A session title cannot be empty.")
         session = self.session(session_id)
@@ -613,7 +642,7 @@ class Engine:
     def _reference(self, session_id: str, ident: str) -> Reference:
         ident = ident.strip()
         row: dict[str, Any] | None = None
-        if ident.isdigit():
+        if ident.isdigit() and len(ident) < 10:
             row = self.store.one(
                 "SELECT * FROM rounds WHERE session = ? AND number = ?",
                 [session_id, int(ident)],
@@ -707,9 +736,9 @@ class Engine:
             "width": width,
             "height": height,
             "created": now_iso(),
-            "text": redact(result.text),
-            "applied": redact(dumps(result.applied)),
-            "skipped": redact(dumps(result.skipped)),
+            "text": redact(clean_text(result.text)),
+            "applied": redact(dumps([clean_text(a) for a in result.applied])),
+            "skipped": redact(dumps([clean_text(a) for a in result.skipped])),
             "warnings": redact(dumps(warnings)),
             "refs": dumps([ref.round_id for ref in request.refs]),
             "context": redact(dumps(result.context)),
@@ -835,12 +864,12 @@ def _as_generation_error(exc: BaseException) -> GenerationError:
 
 def _scrubbed(error: GenerationError) -> GenerationError:
     """The error with the key taken out of everything a user is shown of it."""
-    error.message = redact(error.message)
+    error.message = redact(clean_text(error.message))
     error.args = (error.message,)
     for name in ("text", "reason"):
         value = getattr(error, name, None)
         if isinstance(value, str):
-            setattr(error, name, redact(value))
+            setattr(error, name, redact(clean_text(value)))
     return error
 
 
@@ -870,9 +899,11 @@ def _stage_for(request: GenerationRequest) -> str:
 
 
 def _title(title: str | None, prompt: str, ingested: list[IngestedImage]) -> str:
-    if title and clean_instruction(title):
-        return clean_instruction(title)[:200]
+    if title and clean_text(title, single_line=True):
+        return clean_text(title, single_line=True)[:200]
     if prompt:
         first = prompt.splitlines()[0]
         return first[:60] + ("…" if len(first) > 60 else "")
-    return ", ".join(item.source for item in ingested)[:60]
+    return clean_text(", ".join(item.source for item in ingested), single_line=True)[
+        :60
+    ]

@@ -169,12 +169,21 @@ def export(
     checks = checklist(engine, final.id)
     data = report_data(engine, session, branch, tree.rounds, checks, names)
     sheet, tiles = contact_sheet(session, branch, tree.rounds)
-    out.mkdir(parents=True, exist_ok=True)
-    write_atomic(targets["image"], _final_image(final, branch, session, image_format))
-    write_atomic(targets["sheet"], _png_bytes(sheet))
-    write_atomic(targets["report"], render_markdown(data).encode("utf-8"))
     text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
-    write_atomic(targets["data"], text.encode("utf-8"))
+    contents = {
+        "image": _final_image(final, branch, session, image_format),
+        "sheet": _png_bytes(sheet),
+        "report": render_markdown(data).encode("utf-8"),
+        "data": text.encode("utf-8"),
+    }
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for key, data_bytes in contents.items():
+            write_atomic(targets[key], data_bytes)
+    except OSError as exc:
+        raise BadInput(
+            f"Cannot write the export into {out}: {exc.strerror or exc}."
+        ) from None
     return Export(tiles=tiles, **targets)
 
 
@@ -314,6 +323,7 @@ def _fit(
     font: ImageFont.ImageFont | ImageFont.FreeTypeFont,
 ) -> str:
     """``text`` cut to one line of ``width`` pixels, with an ellipsis when cut."""
+    text = " ".join(text.split())  # Pillow measures one line only
     if draw.textlength(text, font=font) <= width:
         return text
     low, high = 0, len(text)

@@ -264,10 +264,20 @@ def export_template(
     return path
 
 
+_MAX_TEMPLATE_BYTES = 1_000_000
+
+
 def import_template(
     engine: Engine, path: Path, *, name: str | None = None, force: bool = False
 ) -> Template:
     """Read a template from a TOML file into the library."""
+    if path.exists() and not path.is_file():
+        raise BadInput(f"{path.name} is not a regular file.")
+    if path.exists() and path.stat().st_size > _MAX_TEMPLATE_BYTES:
+        raise BadInput(
+            f"{path.name} is {path.stat().st_size:,} bytes; a template file is "
+            f"at most {_MAX_TEMPLATE_BYTES:,}."
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

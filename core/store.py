@@ -253,15 +253,22 @@ class Store:
 
     def _by_prefix(self, table: str, ident: str) -> dict[str, Any]:
         noun = "session" if table == "sessions" else "round"
-        if ident and len(ident) >= 3:
+        shown = ident if len(ident) <= 40 else ident[:40] + "…"
+        if 3 <= len(ident) <= 40:
             rows = self.all(
-                f"SELECT * FROM [{table}] WHERE id LIKE ? LIMIT 2",
-                [ident.replace("%", "").replace("_", "") + "%"],
+                f"SELECT * FROM [{table}] WHERE substr(id, 1, ?) = ? LIMIT 6",
+                [len(ident), ident],
             )
             if len(rows) == 1:
                 return rows[0]
+            if rows:
+                matches = ", ".join(row["id"] for row in rows[:5])
+                raise NotFound(
+                    f"{shown!r} matches more than one {noun} ({matches}); "
+                    "type more of the id."
+                )
         hint = "" if len(ident) >= 3 else " (a prefix needs at least 3 characters)"
-        raise NotFound(f"No {noun} with id {ident!r}{hint}.")
+        raise NotFound(f"No {noun} with id {shown!r}{hint}.")
 
     def round_row(self, round_id: str) -> dict[str, Any]:
         row = self.one("SELECT * FROM rounds WHERE id = ?", [round_id])

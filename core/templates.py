@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.errors import BadInput
+from core.text import clean_text
 
 STAGES = ("composition", "lighting", "details", "polish", "style", "other")
 TIERS = ("common", "ultra")
@@ -468,4 +469,5 @@ def _text(data: dict[str, Any], key: str, where: str, required: bool = False) ->
         return ""
     if not isinstance(value, str):
         raise BadInput(f"{where}: {key!r} must be text, not {type(value).__name__}.")
-    return value
+    # Template files are shared between people: no terminal controls get through.
+    return clean_text(value)

@@ -22,6 +22,7 @@ from core.templates import (
     template_to_toml,
     toml_string,
 )
+from core.text import clean_text
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,9 @@ AWKWARD = [
 @pytest.mark.parametrize("text", AWKWARD)
 def test_awkward_strings_survive_toml(text: str) -> None:
     assert tomllib.loads(f"value = {toml_string(text)}")["value"] == text
+    # Reading a template back keeps every printable character; terminal controls
+    # (bell, escape, delete, null) never get in, since template files are shared.
+    text = clean_text(text)
     template = Template(
         name="awkward " + text.replace("\n", " ").strip() if text.strip() else "x",
         title=text,
@@ -257,3 +261,16 @@ def test_bad_toml_is_refused_naming_the_field(text: str, message: str) -> None:
     with pytest.raises(BadInput) as caught:
         template_from_toml(text)
     assert message in caught.value.message
+
+
+def test_an_imported_template_cannot_carry_terminal_escapes() -> None:
+    text = template_to_toml(
+        Template(
+            name="evil",
+            title="\x1b[2Jwiped\x1b]52;c;aGk=\x07",
+            steps=[TemplateStep("lighting", "goal", "warm it \u202eslightly")],
+        )
+    )
+    read = template_from_toml(text)
+    assert read.title == "wiped"
+    assert read.steps[0].skeleton == "warm it slightly"
