@@ -37,6 +37,7 @@ from core.backends.local.parser import GEOMETRIC, Parsed, parse_instruction
 from core.backends.local.regions import validate_region
 from core.cancel import CancelToken, Progress, ProgressCallback, Stopwatch
 from core.errors import BadInput, GenerationError, NotUnderstood
+from core.text import clean_text as safe_text
 
 MAX_CHANGES = 12
 """Changes carried out per round; the guide's advice is two or three."""
@@ -313,7 +314,10 @@ class _Run:
             rgb = step.image
             if alpha is not None and step.transform is not None:
                 alpha = step.transform(alpha)
-            applied.append(step.label)
+            label = step.label
+            if "requested" in clause.params:
+                label += f" (asked for {clause.params['requested']}, held to the limit)"
+            applied.append(label)
         return rgb, alpha, applied, extra
 
     def not_understood_message(self, parsed: Parsed) -> str:
@@ -324,7 +328,7 @@ class _Run:
             )
         if not parsed.not_understood:
             return "The instruction is empty: say what to change, e.g. 'more contrast'."
-        return (
+        return safe_text(
             "The local backend understood none of this instruction: "
             f"{_quote_all(parsed.not_understood)}. It understands adjustments such "
             "as brightness, contrast, saturation, warmth, shadows, highlights, "
@@ -344,6 +348,11 @@ class _Run:
     ) -> GenerationResult:
         if keep or self.request.keep:
             text += " Everything else kept unchanged."
+        # Everything here is shown in a terminal and quotes the user's words.
+        text = safe_text(text)
+        applied = [safe_text(line) for line in applied]
+        skipped = [safe_text(line) for line in skipped]
+        warnings = [safe_text(line) for line in self.warnings]
         model_turn = {
             "backend": "local",
             "mode": self.request.mode,
@@ -362,7 +371,7 @@ class _Run:
             usage=Usage(input=0, output=0, image=0, thoughts=0),
             usd=0.0,
             model_turn=model_turn,
-            warnings=list(self.warnings),
+            warnings=warnings,
             context=dict(context),
         )
 

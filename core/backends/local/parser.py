@@ -46,7 +46,10 @@ from core.backends.local.vocabulary import (
     detect_zoom,
     has,
     mentions,
+    percent,
+    unreadable_number,
 )
+from core.text import clean_text
 
 MAX_CLAUSE_TEXT = 160
 
@@ -181,7 +184,13 @@ def _split_sentence(
 
 
 def _clause(seg: _Segment, op: str, **kwargs: Any) -> Clause:
-    return Clause(op=op, text="", start=seg.start, end=seg.end, **kwargs)
+    clause = Clause(op=op, text="", start=seg.start, end=seg.end, **kwargs)
+    asked = percent(seg.text) if clause.exact and op != "zoom" else None
+    if asked is not None and abs(abs(clause.amount) - asked) > 1e-9:
+        # The amount was held to the operation's limit: say what was asked for.
+        params = {**clause.params, "requested": f"{asked * 100:g}%"}
+        clause = replace(clause, params=params)
+    return clause
 
 
 # ---------------------------------------------------------------------------
@@ -191,6 +200,10 @@ def _clause(seg: _Segment, op: str, **kwargs: Any) -> Clause:
 def _parse_segment(seg: _Segment) -> Clause | list[Clause] | str | None:
     """A clause, several clauses, a reason the words were refused, or None."""
     t = seg.text
+    # A number that cannot be read whole is refused, never read as another one.
+    odd = unreadable_number(t)
+    if odd is not None:
+        return odd
     if KEEP.search(t):
         spatial = [m.region for m in mentions(t) if m.region not in TONAL_REGIONS]
         return _clause(seg, "keep", region=spatial[0] if spatial else None)
@@ -217,6 +230,8 @@ def _parse_segment(seg: _Segment) -> Clause | list[Clause] | str | None:
     if aspect is not None:
         return _clause(seg, "aspect", params=aspect, exact=True)
     zoom = detect_zoom(t)
+    if isinstance(zoom, str):
+        return zoom
     if zoom is not None:
         op, amount, params, exact = zoom
         named = [m for m in mentions(t) if m.region not in TONAL_REGIONS]
@@ -309,15 +324,20 @@ def _names_an_attribute(seg: _Segment) -> bool:
     return outcome is not None and not isinstance(outcome, str)
 
 
+def _shown(text: str) -> str:
+    """Words quoted back to the user, without terminal controls, on one line."""
+    return clean_text(text, single_line=True)
+
+
 def _with_text(clause: Clause, original: str, start: int, end: int) -> Clause:
-    text = " ".join(original[start:end].split())
+    text = _shown(original[start:end])
     if len(text) > MAX_CLAUSE_TEXT:
         text = text[: MAX_CLAUSE_TEXT - 1] + "…"
     return replace(clause, text=text, start=start, end=end)
 
 
 def _quote(original: str, seg: _Segment, reason: str | None = None) -> str:
-    text = " ".join(original[seg.start : seg.end].split())
+    text = _shown(original[seg.start : seg.end])
     if len(text) > MAX_CLAUSE_TEXT:
         text = text[: MAX_CLAUSE_TEXT - 1] + "…"
     return f"{text} ({reason})" if reason else text
@@ -382,9 +402,12 @@ def parse_instruction(text: str) -> Parsed:
                 region = name
             if region != clause.region:
                 clause = replace(clause, region=region)
-            # "increase detail and sharpness" is one change described twice.
+            # "increase detail and sharpness" is one change described twice;
+            # "10% brighter and 10% darker" is two, carried out in order.
             if (
                 previous is not None
+                and (previous.amount >= 0) == (clause.amount >= 0)
+                and not (previous.exact and clause.exact)
                 and previous_seg is not None
                 and previous_seg.sentence == seg.sentence
                 and previous.op == clause.op

@@ -109,6 +109,7 @@ for _row, (_y0, _y1) in _ROWS.items():
 # The subject is assumed to sit in the middle: an ellipse this wide and tall.
 SUBJECT_RADII = (0.30, 0.36)
 _MASK_LONG_SIDE = 256
+_MASK_MIN_SIDE = 32
 _FEATHER = 0.04  # of the short side; the soft band is about twice this wide
 
 
@@ -228,7 +229,12 @@ def region_mask(region: str, image: Image.Image) -> Image.Image:
         return tonal_mask(region, image)
     width, height = image.size
     scale = min(1.0, _MASK_LONG_SIDE / max(width, height))
-    small = (max(1, round(width * scale)), max(1, round(height * scale)))
+    # Tiny or thin frames are drawn on a canvas of at least _MASK_MIN_SIDE a side:
+    # a box a third of two pixels wide cannot be drawn, only scaled down to.
+    small = (
+        max(_MASK_MIN_SIDE, round(width * scale)),
+        max(_MASK_MIN_SIDE, round(height * scale)),
+    )
     feather = _FEATHER * min(small)
     mask = _draw_spatial(region, small, feather)
     mask = mask.filter(ImageFilter.GaussianBlur(feather))
@@ -246,7 +252,13 @@ def _draw_spatial(region: str, size: tuple[int, int], feather: float) -> Image.I
         mask = Image.new("L", size, 255)
         inset = 0.16 * min(width, height)
         ImageDraw.Draw(mask).rectangle(
-            (inset, inset, width - 1 - inset, height - 1 - inset), fill=0
+            (
+                inset,
+                inset,
+                max(inset, width - 1 - inset),
+                max(inset, height - 1 - inset),
+            ),
+            fill=0,
         )
         return mask
     mask = Image.new("L", size, 255 if inverse else 0)
@@ -266,7 +278,7 @@ def _draw_spatial(region: str, size: tuple[int, int], feather: float) -> Image.I
     y0 = box.y0 * height - (pad if box.y0 <= 0 else 0)
     x1 = box.x1 * width + (pad if box.x1 >= 1 else 0)
     y1 = box.y1 * height + (pad if box.y1 >= 1 else 0)
-    draw.rectangle((x0, y0, x1 - 1, y1 - 1), fill=fill)
+    draw.rectangle((x0, y0, max(x0, x1 - 1), max(y0, y1 - 1)), fill=fill)
     return mask
 
 

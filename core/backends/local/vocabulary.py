@@ -59,7 +59,7 @@ LIMITS: dict[str, float] = {
     "grain": 0.3,
     "monochrome": 1.0,
     "sepia": 1.0,
-    "zoom": 7.0,
+    "zoom": 9.0,
     "crop": 0.45,
     "shift": 0.25,
     "centre": 1.0,
@@ -123,19 +123,58 @@ def intensity(text: str) -> float:
     return 1.0
 
 
-_PERCENT = re.compile(r"([+-]?\d{1,7}(?:\.\d{1,6})?)\s*(?:%|percent\b|per cent\b)")
+# A number is read whole: "1,000" is a thousand, never "000"; the lookbehind keeps a
+# match from starting inside a longer token ("1e308" is not "308").
+NUMBER = r"(?<![\w.,])([+-]?(?:\d[\d,]*(?:\.\d+)?|\.\d+))"
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)")
+_UNIT = r"\s*(?:%|percent\b|per cent\b|°|º|degrees?\b|degs?\b|x\b|×|times\b|stops?\b)"
+# Anything that looks like a number next to a unit, however it is spelt.
+_NUMBER_LIKE = re.compile(
+    r"(?<![\w.,])([+-]?(?:[\d.,]*\d[\d.,]*(?:e[+-]?\d*)?|nan|inf(?:inity)?))" + _UNIT
+)
+_ODD_NUMBER = re.compile(
+    r"(?<![\w.])[+-]?(?:\d+(?:\.\d+)?e[+-]?\d+|nan|inf(?:inity)?)(?![\w.])"
+)
+_MAX_NUMBER = 1_000_000.0
 
 
-def _percent(text: str) -> float | None:
+def read_number(token: str) -> float:
+    """The value of a number matched by :data:`NUMBER` ("1,000" is 1000.0)."""
+    return float(token.replace(",", ""))
+
+
+def unreadable_number(text: str) -> str | None:
+    """A reason to refuse the clause when it holds a number that cannot be read whole.
+
+    Exponents ("1e2"), "nan", "inf", misplaced thousands separators and values
+    beyond a million are refused rather than read as some other number.
+    """
+    odd = _ODD_NUMBER.search(text)
+    if odd:
+        return f"the number {odd.group(0)} is not one ripen reads"
+    for match in _NUMBER_LIKE.finditer(text):
+        token = match.group(1)
+        if not _PLAIN_NUMBER.fullmatch(token):
+            return f"the number {token} is not one ripen reads"
+        if abs(read_number(token)) > _MAX_NUMBER:
+            return f"the number {token} is too large"
+    return None
+
+
+_PERCENT = re.compile(NUMBER + r"\s*(?:%|percent\b|per cent\b)")
+
+
+def percent(text: str) -> float | None:
+    """The fraction a clause's "N%" asks for (0.2 for "20%"), or None."""
     match = _PERCENT.search(text)
     if not match:
         return None
-    return abs(float(match.group(1))) / 100.0
+    return abs(read_number(match.group(1))) / 100.0
 
 
 def strength(op: str, text: str, sign: float) -> tuple[float, bool]:
     """The signed amount for ``op``: exact from "by N%", else plain times intensity."""
-    exact = _percent(text)
+    exact = percent(text)
     limit = LIMITS[op]
     if exact is not None:
         return sign * min(exact, limit), True
@@ -354,7 +393,8 @@ def detect_contrast(t: str) -> Detection | None:
 
 
 _STOPS = re.compile(
-    r"([+-]?\d{1,3}(?:\.\d{1,3})?|\d/\d|half a|a half|one|two|three|an?)\s+stops?\b"
+    r"(?<![\w.,])([+-]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)|\d/\d|half a|a half|one|two|"
+    r"three|an?)\s+stops?\b"
 )
 _STOP_WORDS = {"half a": 0.5, "a half": 0.5, "one": 1, "a": 1, "an": 1, "two": 2}
 
@@ -380,7 +420,7 @@ def detect_brightness(t: str) -> Detection | None:
             num, den = word.split("/")
             count = float(num) / max(1.0, float(den))
         else:
-            count = abs(float(word))
+            count = abs(read_number(word))
         count = min(count, 2.0)
         factor = 2.0**count if sign > 0 else 2.0**-count
         return "brightness", factor - 1.0, {"stops": sign * count}, True
@@ -490,7 +530,7 @@ def detect_reflections(t: str) -> Detection | None:
 # ---------------------------------------------------------------------------
 # Geometry
 
-_DEGREES = re.compile(r"([+-]?\d{1,7}(?:\.\d{1,4})?)\s*(?:°|º|degrees?\b|degs?\b)")
+_DEGREES = re.compile(NUMBER + r"\s*(?:°|º|degrees?\b|degs?\b)")
 
 
 def detect_rotate(t: str) -> dict[str, Any] | str | None:
@@ -503,14 +543,14 @@ def detect_rotate(t: str) -> dict[str, Any] | str | None:
     degrees_match = _DEGREES.search(t)
     degrees: float | None = None
     if degrees_match:
-        degrees = float(degrees_match.group(1))
+        degrees = read_number(degrees_match.group(1))
     elif verb.group(1).startswith("rotat"):
         bare = re.search(
-            r"\b(?:by\s+)?([+-]?\d{1,7}(?:\.\d{1,4})?)\b(?!\s*(?:%|:|x\b|×))",
+            r"(?:by\s+)?" + NUMBER + r"(?![\w.,])(?!\s*(?:%|:|x\b|×))",
             t[verb.end() :],
         )
         if bare:
-            degrees = float(bare.group(1))
+            degrees = read_number(bare.group(1))
     ccw = has(r"counter[\s-]*clockwise|anti[\s-]*clockwise|\bccw\b|\bleft\b", t)
     cw = has(r"(?<![-\w])clockwise|\bcw\b|\bright\b", t) and not ccw
     if degrees is None:
@@ -573,10 +613,18 @@ def detect_aspect(t: str) -> dict[str, Any] | str | None:
     return None
 
 
-_FACTOR = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3})?)\s*(?:x|×|times)(?!\w)")
+_FACTOR = re.compile(NUMBER + r"\s*(?:x|×|times)(?!\w)")
+_CROP_TO = re.compile(
+    r"\bcrop\w*\s+(?:(?:it|the\s+(?:image|photo|frame|picture))\s+)?(?:down\s+)?to\s+"
+    + NUMBER
+    + r"\s*(?:%|percent\b|per cent\b)"
+)
+_ZOOM_TO = re.compile(r"\bzoom\w*\s+(?:in\s+|out\s+)?to\s+" + NUMBER + r"\s*%")
+MAX_ZOOM = 10.0
+"""The strongest zoom, in or out, as a factor of the frame."""
 
 
-def detect_zoom(t: str) -> Detection | None:
+def detect_zoom(t: str) -> Detection | str | None:
     side = _search(
         r"\bcrop\w*\s+(?:off\s+)?(?:\d{1,3}(?:\.\d+)?\s*%\s+(?:off|from)\s+)?"
         r"(?:the\s+)?(top|bottom|left|right|sides|edges|borders)\b",
@@ -600,17 +648,41 @@ def detect_zoom(t: str) -> Detection | None:
     plain_zoom = has(r"\bzoom\w*\b", t) and not zoom_out
     if not (zoom_in or zoom_out or plain_crop or plain_zoom):
         return None
+    params: dict[str, Any] = {}
+    keep = _CROP_TO.search(t) or _ZOOM_TO.search(t)
     factor = _FACTOR.search(t)
-    if factor and float(factor.group(1)) > 1.0:
-        value = min(float(factor.group(1)), 1 + LIMITS["zoom"]) - 1.0
-        amount, exact = value, True
+    if keep:
+        # "crop to 90%" keeps 90% of the frame: a zoom of 1/0.9, not 1.9.
+        kept = read_number(keep.group(1)) / 100.0
+        if kept <= 0:
+            return "a crop must keep more than 0% of the frame"
+        if keep.group(0).startswith("crop") and kept >= 1:
+            return "a crop to 100% or more keeps the whole frame"
+        wanted = 1 / kept
+    elif factor:
+        wanted = read_number(factor.group(1))
+        if wanted <= 0:
+            return "a zoom factor must be above zero"
+        if zoom_out and wanted > 1:
+            wanted = 1 / wanted  # "zoom out 2x" is a factor of 0.5
+    else:
+        wanted = None
+    if wanted is not None:
+        used = min(max(wanted, 1 / MAX_ZOOM), MAX_ZOOM)
+        if abs(used - wanted) > 1e-9:
+            params["requested"] = f"{wanted:.3g}×"
+        amount = used - 1.0 if used >= 1 else 1.0 - 1.0 / used
+        exact = True
     else:
         amount, exact = strength("zoom", t, 1.0)
-    if zoom_out:
-        amount = -min(abs(amount), 3.0)
+        asked = percent(t)
+        if exact and asked is not None and asked > abs(amount) + 1e-9:
+            params["requested"] = f"{asked * 100:g}%"
+        if zoom_out:
+            amount = -min(abs(amount), 3.0)
     if abs(amount) < 0.005:
         return None
-    return "zoom", amount, {}, exact
+    return "zoom", amount, params, exact
 
 
 _UP = r"\b(?:up|upward\w*|higher|raise[sd]?|lift\w*|towards? the top)\b"
