@@ -26,6 +26,7 @@ from PIL import Image
 
 from core.backends.gemini.failures import malformed
 from core.errors import Blocked, GenerationError, NoImage
+from core.text import clean_text
 
 BLOCK_REASONS = frozenset(
     {
@@ -80,29 +81,62 @@ def parse_body(body: str | None) -> dict[str, Any]:
     return payload
 
 
+def malformed_answer(detail: str) -> GenerationError:
+    """The error for an answer whose JSON does not have the documented shape."""
+    return GenerationError(
+        f"Gemini's answer was malformed ({detail}); nothing was saved. "
+        "Retrying usually helps."
+    )
+
+
+def _object(value: Any, what: str) -> dict[str, Any]:
+    """``value`` when it is a JSON object or absent, else a malformed answer."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise malformed_answer(f"{what} is not an object")
+    return value
+
+
+def _words(value: Any) -> str:
+    """The service's own words, safe to show in a terminal."""
+    if value is None:
+        return ""
+    return clean_text(str(value))
+
+
 def read_answer(payload: dict[str, Any]) -> Answer:
     """The result image of a response, or the typed error explaining its absence."""
-    candidates = payload.get("candidates") or []
+    candidates = payload.get("candidates")
+    if candidates is not None and not isinstance(candidates, list):
+        raise malformed_answer("candidates is not a list")
     if not candidates:
-        feedback = payload.get("promptFeedback") or {}
-        reason = str(feedback.get("blockReason") or "")
+        feedback = _object(payload.get("promptFeedback"), "promptFeedback")
+        reason = _words(feedback.get("blockReason"))
         if reason:
-            message = str(feedback.get("blockReasonMessage") or "")
+            message = _words(feedback.get("blockReasonMessage"))
             raise Blocked(
                 _blocked_text("refused the prompt", reason, message), reason=reason
             )
         raise GenerationError("Gemini answered with no candidate and gave no reason.")
 
     candidate = candidates[0]
-    reason = str(candidate.get("finishReason") or "")
-    finish_message = str(candidate.get("finishMessage") or "")
-    content = candidate.get("content") or {}
-    parts: list[Part] = [p for p in content.get("parts") or [] if isinstance(p, dict)]
-    text = "\n".join(
-        str(part["text"])
-        for part in parts
-        if part.get("text") and not part.get("thought")
-    ).strip()
+    if not isinstance(candidate, dict):
+        raise malformed_answer("the first candidate is not an object")
+    reason = _words(candidate.get("finishReason"))
+    finish_message = _words(candidate.get("finishMessage"))
+    content = _object(candidate.get("content"), "the candidate's content")
+    raw_parts = content.get("parts")
+    if raw_parts is not None and not isinstance(raw_parts, list):
+        raise malformed_answer("the content's parts are not a list")
+    parts: list[Part] = [p for p in raw_parts or [] if isinstance(p, dict)]
+    text = _words(
+        "\n".join(
+            str(part["text"])
+            for part in parts
+            if part.get("text") and not part.get("thought")
+        )
+    )
 
     if reason in BLOCK_REASONS:
         raise Blocked(

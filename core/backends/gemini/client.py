@@ -45,7 +45,12 @@ from core.backends.base import (
 from core.backends.gemini import capabilities as caps
 from core.backends.gemini import context as ctx
 from core.backends.gemini import turns
-from core.backends.gemini.answer import Answer, parse_body, read_answer
+from core.backends.gemini.answer import (
+    Answer,
+    malformed_answer,
+    parse_body,
+    read_answer,
+)
 from core.backends.gemini.failures import (
     AUTH_HINT,
     Failure,
@@ -175,7 +180,11 @@ class GeminiBackend:
         usage = usage_from(payload.get("usageMetadata"))
         prices = prices_for(model, self.config.pricing)
         try:
-            answer = read_answer(payload)
+            try:
+                answer = read_answer(payload)
+            except (KeyError, IndexError, TypeError, AttributeError, ValueError) as e:
+                # A shape read_answer does not check for is still a malformed answer.
+                raise malformed_answer(type(e).__name__) from None
         except GenerationError as error:
             _attach_cost(error, usage, dollars(usage, prices, image_received=False))
             raise

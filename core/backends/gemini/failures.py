@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import importlib
+import math
 import os
 import re
 import time
@@ -29,6 +30,7 @@ from core.errors import (
     Timeout,
     Unavailable,
 )
+from core.text import clean_text
 
 KEY_VARIABLES = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
 
@@ -52,12 +54,13 @@ class Failure:
 
 
 def scrub(text: str) -> str:
-    """``text`` with any configured key replaced, so no message can carry it."""
+    """``text`` without the configured key or terminal controls, safe to show."""
     for name in KEY_VARIABLES:
         secret = os.environ.get(name, "").strip()
         if len(secret) >= 6:
             text = text.replace(secret, "[key hidden]")
-    return text
+    # Messages quote the service, and they are shown in a terminal.
+    return clean_text(text)
 
 
 def classify(exc: BaseException, *, model: str, timeout: float) -> Failure:
@@ -121,14 +124,18 @@ def _api_failure(exc: genai_errors.APIError, model: str) -> Failure:
                 )
             )
         return Failure(
-            RateLimited(f"Gemini is rate limiting requests ({service})."),
+            RateLimited(
+                f"Gemini is rate limiting requests ({service}).{_delay_note(details)}"
+            ),
             retry=True,
             delay=_asked_delay(exc, details),
             what="rate limited",
         )
     if code in _RETRYABLE_STATUS:
         return Failure(
-            Unavailable(f"Gemini is unavailable ({code}: {service})."),
+            Unavailable(
+                f"Gemini is unavailable ({code}: {service}).{_delay_note(details)}"
+            ),
             retry=True,
             delay=_asked_delay(exc, details),
             what=f"service unavailable ({code})",
@@ -138,6 +145,12 @@ def _api_failure(exc: genai_errors.APIError, model: str) -> Failure:
     if code is not None and 400 <= code < 500:
         return Failure(BadRequest(f"Gemini refused the request ({code}): {service}"))
     return Failure(GenerationError(f"Gemini answered {code}: {service}"))
+
+
+def _delay_note(details: list[Any]) -> str:
+    if _unreadable_delay(details):
+        return " Its answer was malformed: the retry delay it asked for is unreadable."
+    return ""
 
 
 def _invalid_key(details: list[Any], message: str) -> bool:
@@ -194,27 +207,59 @@ def _header(exc: genai_errors.APIError, name: str) -> str | None:
 def parse_retry_after(value: str) -> float | None:
     """Seconds from a Retry-After header: a number of seconds or an HTTP date."""
     value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
+    if re.fullmatch(r"[+-]?\d+(?:\.\d+)?(?:e[+-]?\d+)?", value, re.IGNORECASE):
+        return _seconds(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(0.0, when.timestamp() - time.time())
+    return _seconds(when.timestamp() - time.time())
+
+
+MAX_DELAY = 86_400.0
+"""The longest wait ripen takes from the service: a day, far beyond any cap."""
+
+
+def _seconds(value: Any) -> float | None:
+    """A finite, non-negative number of seconds held to :data:`MAX_DELAY`, or None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if math.isnan(seconds):
+        return None
+    return min(max(0.0, seconds), MAX_DELAY)
 
 
 def parse_duration(value: Any) -> float | None:
-    """Seconds from a protobuf Duration: ``"37s"``, ``"1.5s"``, ``{"seconds": 37}``."""
+    """Seconds from a protobuf Duration: ``"37s"``, ``"1.5s"``, ``{"seconds": 37}``.
+
+    None when the value cannot be read; absurd delays are held to :data:`MAX_DELAY`,
+    which any sane ``gemini.max_retry_wait`` treats as over the cap.
+    """
     if isinstance(value, dict):
-        seconds = float(value.get("seconds", 0) or 0)
-        return seconds + float(value.get("nanos", 0) or 0) / 1e9
+        seconds = _seconds(value.get("seconds", 0) or 0)
+        nanos = _seconds(value.get("nanos", 0) or 0)
+        if seconds is None or nanos is None:
+            return None
+        return min(seconds + nanos / 1e9, MAX_DELAY)
     if isinstance(value, str):
-        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)s\s*", value)
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)s\s*", value)
         if match:
-            return float(match.group(1))
+            return _seconds(match.group(1))
     return None
+
+
+def _unreadable_delay(details: list[Any]) -> bool:
+    """Whether a RetryInfo in the error body carries a delay that cannot be read."""
+    return any(
+        isinstance(item, dict)
+        and "RetryInfo" in str(item.get("@type"))
+        and parse_duration(item.get("retryDelay")) is None
+        for item in details
+    )
 
 
 def _is_validation_error(exc: BaseException) -> bool:
