@@ -32,6 +32,7 @@ from PIL import Image
 
 from core.backends.base import GenerationRequest, GenerationResult, Turn
 from core.backends.gemini import GeminiBackend
+from core.backends.gemini.client import close_all
 from core.blobs import Blobs
 from core.cancel import CancelToken, Progress
 from core.config import Config, load_config
@@ -516,6 +517,7 @@ def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[GeminiServer]:
     try:
         yield server
     finally:
+        close_all()  # the SDK clients ripen keeps between calls
         server.stop()
     assert not fence.refused, f"a test tried to leave the loopback: {fence.refused}"
     host = server.url.removeprefix("http://")

@@ -23,12 +23,14 @@ reads the answer. Three things are deliberately ours rather than the SDK's:
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import hashlib
 import logging
 import math
 import os
 import random
 import threading
+import weakref
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -69,6 +71,8 @@ _POLL = 0.05
 _MODALITIES = ["TEXT", "IMAGE"]
 
 T = TypeVar("T")
+
+_LIVE: weakref.WeakSet[GeminiBackend] = weakref.WeakSet()
 
 
 class _LoopThread:
@@ -123,6 +127,7 @@ class GeminiBackend:
         self._client_lock = threading.Lock()
         self._client_for: tuple[str, ...] | None = None
         self._client_cache: genai.Client | None = None
+        _LIVE.add(self)
 
     def model_for(self, quality: Quality) -> str:
         """The configured model name for a quality tier."""
@@ -398,7 +403,7 @@ class GeminiBackend:
         with self._client_lock:
             stale, self._client_cache, self._client_for = self._client_cache, None, None
         if stale is not None:
-            _close_later(stale)
+            _close_later(stale).result(timeout=5)
 
     # -- the result ---------------------------------------------------------------
 
@@ -513,7 +518,13 @@ def _attach_cost(error: GenerationError, usage: Usage, usd: float | None) -> Non
     setattr(error, "usd", usd)  # noqa: B010
 
 
-def _close_later(client: genai.Client) -> None:
+def close_all() -> None:
+    """Close every backend's cached client (at the end of a test or a process)."""
+    for backend in list(_LIVE):
+        backend.close()
+
+
+def _close_later(client: genai.Client) -> concurrent.futures.Future[None]:
     """Close a replaced client's connections on the loop that owns them."""
 
     async def close() -> None:
@@ -523,4 +534,4 @@ def _close_later(client: genai.Client) -> None:
         except Exception:  # a client for a gone server may fail to close
             log.debug("closing a replaced Gemini client failed", exc_info=True)
 
-    asyncio.run_coroutine_threadsafe(close(), _LoopThread.loop())
+    return asyncio.run_coroutine_threadsafe(close(), _LoopThread.loop())
