@@ -10,14 +10,18 @@ a second. Anything else brightens the parent image a little, with Pillow.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from PIL import Image, ImageEnhance
+from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
+from textual.worker import WorkerCancelled, WorkerFailed
 
 from core.backends.base import (
     BlobStore,
@@ -30,8 +34,8 @@ from core.cancel import CancelToken, Progress, ProgressCallback
 from core.config import load_config
 from core.demo import ensure_demo
 from core.engine import Engine
-from core.errors import Blocked, Cancelled
-from core.models import Session
+from core.errors import Blocked, Cancelled, RipenError
+from core.models import Round, Session
 from tests import tui_states
 from tests.conftest import sample
 from tui.app import RipenApp
@@ -119,6 +123,43 @@ def small_session(engine: Engine, tmp: Path, rounds: int = 2) -> Session:
     return engine.session(first.session)
 
 
+class OneAtATime(Engine):
+    """An engine that runs A/B alternatives one after the other, so that which one
+    gets the lower round number does not depend on thread timing."""
+
+    def ab(
+        self,
+        round_id: str,
+        instructions: Sequence[str],
+        *,
+        cancel: CancelToken | None = None,
+        progress: ProgressCallback | None = None,
+        **options: Any,
+    ) -> list[Round | RipenError]:
+        results: list[Round | RipenError] = []
+        for text in instructions:
+            try:
+                results.append(
+                    self.refine(
+                        round_id, text, cancel=cancel, progress=progress, **options
+                    )
+                )
+            except RipenError as error:
+                results.append(error)
+        return results
+
+
+def build_frozen_demo(home: Path) -> None:
+    """The demo session in ``home`` with the same ids, numbers, times and timings
+    on every run: what byte-stable screenshots need."""
+    ids = (f"demo{n:02d}" for n in itertools.count(1))
+    with mock.patch("core.engine.new_id", lambda length=6: next(ids)):
+        engine = OneAtATime(load_config(home))
+        ensure_demo(engine)
+    freeze(engine)
+    engine.store.close()
+
+
 def freeze(engine: Engine) -> None:
     """Give every row the same timestamps and timings, for byte-stable screenshots."""
     with engine.store.transaction() as db:
@@ -141,7 +182,7 @@ async def wait_until(
 async def settle(pilot: Pilot[Any]) -> None:
     """Wait for workers and timers, so what the screen shows is final."""
     await pilot.pause(0.1)
-    await pilot.app.workers.wait_for_complete()
+    await workers_done(pilot.app)
     await pilot.pause(0.1)
     await asyncio.sleep(0)
 
@@ -151,16 +192,34 @@ async def settle(pilot: Pilot[Any]) -> None:
 Step = Callable[[Pilot[Any], Path], Awaitable[object]]
 
 
+async def workers_done(app: App[Any]) -> None:
+    """Wait for every worker that ends by itself to end, however it ends."""
+    for worker in list(app.workers):
+        # A DirectoryTree's loader runs for as long as the widget lives.
+        if worker.group == "_loader" or worker.is_finished:
+            continue
+        try:
+            await worker.wait()
+        except (WorkerCancelled, WorkerFailed):
+            pass
+
+
 async def still(pilot: Pilot[Any]) -> None:
     """Finish every worker and stop every cursor blinking, so frames are final."""
     for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
+        await workers_done(pilot.app)
         await pilot.pause()
         await asyncio.sleep(0.02)
     for screen in pilot.app.screen_stack:
         for widget in screen.query("Input, TextArea"):
             assert isinstance(widget, Input | TextArea)
             widget.cursor_blink = False
+            # A TextArea caches its lines under a key that, once blinking stops,
+            # no longer says whether the cursor was drawn: a line cached in the
+            # blink's off phase would be reused without its cursor. Restyling
+            # clears that cache.
+            widget.notify_style_update()
+            widget.refresh()
     await pilot.pause()
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
@@ -52,10 +53,21 @@ def error_text(error: RipenError) -> str:
     return "\n".join(lines)
 
 
+def when(stamp: str) -> str:
+    """An ISO timestamp as a person reads it, in UTC."""
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%d %b %Y %H:%M UTC")
+
+
 def attempt_text(attempt: Attempt) -> str:
     """The full, copyable account of a stored failed attempt."""
     lines = [
-        f"{attempt.kind.replace('_', ' ')} on {attempt.created}",
+        f"{attempt.kind.replace('_', ' ')}, {when(attempt.created)}",
         "",
         attempt.message,
         "",
@@ -65,7 +77,6 @@ def attempt_text(attempt: Attempt) -> str:
     ]
     if attempt.region:
         lines.append(f"region: {attempt.region}")
-    lines.append(f"attempt: {attempt.id}")
     return "\n".join(lines)
 
 

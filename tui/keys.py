@@ -50,6 +50,7 @@ APP_BINDINGS: list[BindingType] = [
         "Quit",
         "Quit ripen; a running generation is cancelled and kept as an attempt",
         id="app.quit",
+        show=False,
         priority=True,
     ),
     key(
@@ -58,6 +59,7 @@ APP_BINDINGS: list[BindingType] = [
         "Commands",
         "Search every command by name",
         id="app.palette",
+        show=False,
         priority=True,
     ),
     key(
@@ -229,7 +231,7 @@ PROMPT_BINDINGS: list[BindingType] = [
         "ctrl+f",
         "apply_suggestion",
         "Apply fix",
-        "Apply the first warning's suggestion (the keep clause, a split...)",
+        "Apply the first warning's fix: append the keep clause, or split into rounds",
         id="prompt.fix",
     ),
     key(

@@ -18,7 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Label, Static
+from textual.widgets import Footer, Label, Static
 
 from tui.keys import key
 
@@ -33,9 +33,7 @@ class KeyRow:
     binding_id: str
 
 
-def key_rows(
-    app: App[Any], screen: Screen[Any]
-) -> list[tuple[str, list[KeyRow]]]:
+def key_rows(app: App[Any], screen: Screen[Any]) -> list[tuple[str, list[KeyRow]]]:
     """The help's groups, in order: the screen's widgets, the screen, the app."""
     nodes: list[DOMNode] = [*screen.query("*"), screen, app]
     groups: dict[str, list[KeyRow]] = {}
@@ -100,3 +98,4 @@ class HelpScreen(ModalScreen[None]):
             with VerticalScroll(id="help-keys"):
                 for title, rows in key_rows(self.app, self.target):
                     yield Static(key_table(title, rows), classes="help-group")
+        yield Footer()

@@ -47,6 +47,7 @@ from tui.messages import (
     RoundCompleted,
     SessionMeasured,
 )
+from tui.text import Piece, joined, line
 from tui.widgets.meter import CreditMeter
 from tui.widgets.preview import ImagePanel
 from tui.widgets.progress import ProgressLine
@@ -203,26 +204,25 @@ class WorkspaceScreen(Screen[None]):
 
     def status_text(self) -> Text:
         """The line above the prompt: what Enter will do."""
-        text = Text(no_wrap=True, overflow="ellipsis")
+        what = "No round yet"
         if self.branch:
             current = self.branch[-1]
             assert self.rounds is not None
             has_children = any(r.parent == current.id for r in self.rounds.rounds)
             verb = "Branch from" if has_children else "Refine"
-            text.append(f"{verb} #{current.number}", style="bold")
-        else:
-            text.append("No round yet", style="bold")
-        text.append(
-            f" · {TIERS[self.quality]} {self.round_cost}cr",
-            style="bold" if self.quality == "ultra" else "",
-        )
-        text.append(f" · region: {self.next_region or 'whole image'}")
+            what = f"{verb} #{current.number}"
+        tier = f"{TIERS[self.quality]} {self.round_cost}cr"
+        parts: list[Piece] = [
+            (what, "bold"),
+            (tier, "bold" if self.quality == "ultra" else ""),
+            (f"region: {self.next_region or 'whole image'}", ""),
+        ]
         if self.prompt.planned:
             count = len(self.prompt.planned)
-            text.append(f" · {count} more planned round{'s' * (count > 1)}")
+            parts.append((f"{count} more planned round{'s' * (count > 1)}", ""))
         if self.hint:
-            text.append(f" · {self.hint}", style="dim")
-        return text
+            parts.append((self.hint, "dim"))
+        return line(*joined(parts, " · "))
 
     def next_step_hint(self) -> str:
         """The active template's next step, if the session follows one."""

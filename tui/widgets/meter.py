@@ -12,6 +12,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from core.meter import Meter, format_usd
+from tui.text import Piece, joined, line
 
 BAR_CELLS = 20
 LEVEL_STYLES = {"ok": "green", "amber": "#ffb000", "red": "bold red"}
@@ -26,23 +27,21 @@ def meter_bar(fraction: float, cells: int = BAR_CELLS) -> str:
 def meter_text(m: Meter, title: str = "") -> Text:
     """The meter as one line of text."""
     style = LEVEL_STYLES[m.level]
-    text = Text(no_wrap=True, overflow="ellipsis")
-    if title:
-        text.append(title, style="bold")
-        text.append("  ")
-    text.append(meter_bar(m.fraction), style=style)
-    text.append(f" {m.spent}/{m.budget} credits", style=style)
+    spent = f"{m.spent}/{m.budget} credits"
     if m.remaining < 0:
-        text.append(f" ({-m.remaining} over)", style=style)
-    text.append(f" · {m.common_rounds} Common · {m.ultra_rounds} Ultra")
-    text.append(f" · {format_usd(m.usd_known, m.usd_unknown_rounds)}")
+        spent += f" ({-m.remaining} over)"
+    counts = f"{m.common_rounds} Common · {m.ultra_rounds} Ultra"
+    parts: list[Piece] = [
+        (f"{meter_bar(m.fraction)} {spent}", style),
+        (counts, ""),
+        (format_usd(m.usd_known, m.usd_unknown_rounds), ""),
+    ]
     if m.projection is not None:
         p = m.projection
-        text.append(
-            f" · plan: {p.steps_left} steps, +{p.credits} → {m.projected_total}",
-            style="dim",
-        )
-    return text
+        plan = f"plan: {p.steps_left} steps, +{p.credits} → {m.projected_total}"
+        parts.append((plan, "dim"))
+    title_piece: Piece = (f"{title}  ", "bold") if title else ("", "")
+    return line(title_piece, *joined(parts, " · "))
 
 
 class CreditMeter(Static):

@@ -15,6 +15,7 @@ from textual.timer import Timer
 from textual.widgets import Static
 
 from core.cancel import Progress
+from tui.text import Piece, joined, line
 
 TICK_SECONDS = 0.25
 
@@ -23,24 +24,20 @@ def progress_text(
     what: str, progress: Progress | None, elapsed: float, retry_left: float | None
 ) -> Text:
     """The progress line's text at one moment."""
-    text = Text(no_wrap=True, overflow="ellipsis")
-    text.append("● ", style="bold #ffb000")
-    text.append(what, style="bold")
+    parts: list[Piece] = [(what, "bold")]
     if progress is not None and progress.model:
-        text.append(f" · {progress.model}")
-    text.append(f" · {elapsed:.0f} s")
+        parts.append((progress.model, ""))
+    parts.append((f"{elapsed:.0f} s", ""))
     if retry_left is not None:
         reason = progress.message.split(";")[0] if progress else ""
-        text.append(
-            f" · {reason or 'waiting'}, retry in {math.ceil(max(0.0, retry_left))} s",
-            style="#ffb000",
-        )
+        wait = f"{reason or 'waiting'}, retry in {math.ceil(max(0.0, retry_left))} s"
         if progress is not None and progress.attempt > 1:
-            text.append(f" (attempt {progress.attempt})", style="dim")
+            wait += f" (attempt {progress.attempt})"
+        parts.append((wait, "#ffb000"))
     elif progress is not None and progress.message:
-        text.append(f" · {progress.message}", style="dim")
-    text.append(" · Esc cancels", style="dim")
-    return text
+        parts.append((progress.message, "dim"))
+    parts.append(("Esc cancels", "dim"))
+    return line(("● ", "bold #ffb000"), *joined(parts, " · "))
 
 
 class ProgressLine(Static):

@@ -32,6 +32,7 @@ from core.lint import (
     split_rounds,
 )
 from tui.keys import PROMPT_BINDINGS, binding_by_id
+from tui.text import Piece, line
 
 SHOWN_WARNINGS = 3
 SEVERITY_MARKS = {"warning": ("⚠", "#ffb000"), "info": ("ℹ", "cyan")}
@@ -84,15 +85,23 @@ def warnings_text(
         if number:
             out.append("\n")
         mark, style = SEVERITY_MARKS.get(warning.severity, ("·", "dim"))
-        out.append(f"{mark} {warning.code} ", style=style)
-        out.append(warning.message)
         fix = fix_for(warning, text, report)
         if fix is not None:
-            out.append(f" {fix_key}: {fix.label}", style="bold")
+            advice: Piece = (f"{fix_key}: {fix.label}", "bold")
         elif warning.suggestion:
-            out.append(f" → {warning.suggestion.strip()}", style="italic dim")
+            advice = (f"→ {warning.suggestion.strip()}", "italic dim")
+        else:
+            advice = ("", "")
+        out.append_text(
+            line(
+                (f"{mark} {warning.code} ", style),
+                (warning.message + " " * bool(advice[0]), ""),
+                advice,
+                wrap=True,
+            )
+        )
     if len(warnings) > shown:
-        out.append(f"\n  and {len(warnings) - shown} more", style="dim")
+        out.append(f"\nand {len(warnings) - shown} more", style="dim")
     return out
 
 

@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from core.models import Attempt, Round
+from tui.text import joined, line
 
 TIERS = {"common": "Common", "ultra": "Ultra"}
 
@@ -23,8 +24,6 @@ def money(usd: float | None, cost: int) -> str:
 
 def round_text(r: Round) -> Text:
     """A round's details as a few lines of text."""
-    text = Text()
-    text.append(f"#{r.number} {r.stage}", style="bold")
     facts = [
         TIERS.get(r.quality, r.quality),
         r.model or r.backend,
@@ -37,33 +36,35 @@ def round_text(r: Round) -> Text:
         facts.append(f"region: {r.region}")
     if r.width and r.height:
         facts.append(f"{r.width}×{r.height}")
-    text.append("  " + " · ".join(facts), style="dim")
-    marks = (" ★ starred" if r.starred else "") + (" ✓ winner" if r.winner else "")
-    if marks:
-        text.append(marks, style="bold")
+    marks = [("★ starred", "bold")] * r.starred + [("✓ winner", "bold")] * r.winner
+    heading = (f"#{r.number} {r.stage} ", "bold")
+    text = line(
+        *joined([heading, (" · ".join(facts), "dim"), *marks]),
+        wrap=True,
+    )
     text.append("\n")
     text.append(r.instruction or "(no instruction)")
-    if r.applied:
-        text.append("\napplied: ", style="green")
-        text.append("; ".join(r.applied))
-    if r.skipped:
-        text.append("\nskipped: ", style="yellow")
-        text.append("; ".join(r.skipped))
-    if r.text:
-        text.append("\nmodel: ", style="dim")
-        text.append(r.text.strip())
-    if r.note:
-        text.append("\nnote: ", style="bold cyan")
-        text.append(r.note)
+    for label, style, value in (
+        ("applied: ", "green", "; ".join(r.applied)),
+        ("skipped: ", "yellow", "; ".join(r.skipped)),
+        ("model: ", "dim", r.text.strip()),
+        ("note: ", "bold cyan", r.note),
+    ):
+        if value:
+            text.append("\n")
+            text.append(label, style=style)
+            text.append(value)
     return text
 
 
 def attempt_text(a: Attempt) -> Text:
     """A failed attempt's details: why it failed and what was asked."""
-    text = Text()
-    text.append(f"✗ {a.kind.replace('_', ' ')}", style="bold red")
-    text.append(f"  {TIERS.get(a.quality, a.quality)} · {a.model or a.backend}")
-    text.append(" · no credits charged", style="dim")
+    text = line(
+        (f"✗ {a.kind.replace('_', ' ')}  ", "bold red"),
+        (f"{TIERS.get(a.quality, a.quality)} · {a.model or a.backend} · ", ""),
+        ("no credits charged", "dim"),
+        wrap=True,
+    )
     text.append("\n")
     text.append(a.instruction or "(no instruction)")
     text.append("\n")

@@ -15,7 +15,7 @@ from collections import defaultdict
 from typing import ClassVar
 
 from rich.cells import cell_len
-from rich.text import Span, Text
+from rich.text import Text
 from textual.binding import BindingType
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
@@ -23,6 +23,7 @@ from textual.widgets.tree import TreeNode
 from core.models import Attempt, Round
 from core.models import Tree as SessionRounds
 from tui.keys import TREE_BINDINGS
+from tui.text import joined, line
 
 Item = Round | Attempt
 
@@ -31,25 +32,14 @@ TIER_LABELS = {"common": "Common", "ultra": "Ultra"}
 
 def round_label(r: Round, current: bool) -> Text:
     """One round as a tree line: number, stage, tier, credits, star and winner."""
-    # Built as one string with spans rather than appended piece by piece: a session
-    # of thousands of rounds makes thousands of labels when it opens.
-    number = f"#{r.number}"
-    facts = f" {TIER_LABELS.get(r.quality, r.quality)} {r.credits}cr"
-    marks = (" ★" if r.starred else "") + (" ✓" if r.winner else "")
-    plain = f"{'● ' if current else '  '}{number} {r.stage}{facts}{marks}"
-    at = 2 + len(number)
-    spans = [Span(2, at, "bold")]
-    if current:
-        spans.append(Span(0, 1, "bold dark_orange"))
-    at += 1 + len(r.stage)
-    spans.append(Span(at, at + len(facts), "dim"))
-    at += len(facts)
-    if r.starred:
-        spans.append(Span(at + 1, at + 2, "bold yellow"))
-        at += 2
-    if r.winner:
-        spans.append(Span(at + 1, at + 2, "bold green"))
-    return Text(plain, no_wrap=True, overflow="ellipsis", spans=spans)
+    marks = [("★", "bold yellow")] * r.starred + [("✓", "bold green")] * r.winner
+    cost = (f"{TIER_LABELS.get(r.quality, r.quality)} {r.credits}cr", "dim")
+    return line(
+        ("● ", "bold dark_orange") if current else ("  ", ""),
+        (f"#{r.number} ", "bold"),
+        (f"{r.stage} ", ""),
+        *joined([cost, *marks]),
+    )
 
 
 def attempt_label(a: Attempt) -> Text:
