@@ -5,12 +5,11 @@ imported, allowing a tenth of a second per question. That is fragile exactly whe
 ripen is used: tmux swallows the graphics query unless passthrough is on, and over a
 slow SSH link the answer can arrive after the deadline, when Textual is already
 reading the keyboard and would take the reply for typing. So ripen asks on its own,
-in one round trip: the Kitty graphics query, the cell-size query, then a request for
-the primary device attributes, which every terminal answers, and in order. Reading
-up to that last answer consumes every reply; when it never comes, the terminal is
-treated as one that does not answer, and previews fall back to half-cells with a
-one-line hint. textual-image is then imported with its own probing switched off and
-given the renderer chosen here.
+ending each question with a request for the primary device attributes, which every
+terminal answers, and in order: reading up to that answer consumes every reply.
+When it never comes, the terminal is treated as one that does not answer, and
+previews fall back to half-cells with a one-line hint. textual-image is then
+imported with its own probing switched off and given the renderer chosen here.
 """
 
 from __future__ import annotations
@@ -102,31 +101,34 @@ def choose_renderer(
     return Renderer("halfcell", cell=cell)
 
 
-def parse_answers(reply: str) -> Answers | None:
-    """Read a terminal's replies; None until the device attributes have arrived."""
-    attributes = _ATTRIBUTES.search(reply)
-    if attributes is None:
+def attributes_in(reply: str) -> list[str] | None:
+    """The primary device attributes in a terminal's reply, once they have arrived."""
+    found = _ATTRIBUTES.search(reply)
+    return found.group(1).split(";") if found else None
+
+
+def cell_in(reply: str) -> tuple[int, int] | None:
+    """The cell size in pixels (width, height) if the terminal reported it."""
+    found = _CELL.search(reply)
+    if found is None:
         return None
-    cell_match = _CELL.search(reply)
-    cell = None
-    if cell_match:
-        height, width = int(cell_match.group(1)), int(cell_match.group(2))
-        cell = (width, height) if width and height else None
-    return Answers(
-        sixel="4" in attributes.group(1).split(";"),
-        graphics=bool(_GRAPHICS_OK.search(reply)),
-        cell=cell,
-    )
+    height, width = int(found.group(1)), int(found.group(2))
+    return (width, height) if width and height else None
 
 
 def probe(
     stdin: IO[Any], stdout: IO[Any], seconds: float = PROBE_SECONDS
 ) -> Answers | None:
-    """Ask the terminal once and read every reply; None if it stays silent."""
+    """Ask the terminal what it can draw; None if it does not answer in time.
+
+    The first question (cell size, device attributes) has replies Textual would
+    swallow harmlessly should they arrive late. Only a terminal that answered it
+    is asked the Kitty graphics question, whose late reply would otherwise reach
+    the prompt as typing.
+    """
     try:
         import termios
         import tty
-        from select import select
     except ImportError:
         return None
     fd = stdin.fileno()
@@ -134,24 +136,40 @@ def probe(
         saved = termios.tcgetattr(fd)
     except termios.error:
         return None
-    reply = ""
     try:
         tty.setcbreak(fd, termios.TCSANOW)
-        stdout.write(_GRAPHICS_QUERY + _CELL_QUERY + _ATTRIBUTES_QUERY)
-        stdout.flush()
-        deadline = time.monotonic() + seconds
-        while (answers := parse_answers(reply)) is None:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select([fd], [], [], left)[0]:
-                break
-            reply += os.read(fd, 1024).decode("latin-1")
+        first = _ask(fd, stdout, _CELL_QUERY + _ATTRIBUTES_QUERY, seconds)
+        attributes = attributes_in(first) if first is not None else None
+        if first is None or attributes is None:
+            return None
+        sixel = "4" in attributes
+        graphics = False
+        if not sixel:
+            second = _ask(fd, stdout, _GRAPHICS_QUERY + _ATTRIBUTES_QUERY, seconds)
+            graphics = second is not None and bool(_GRAPHICS_OK.search(second))
+        return Answers(sixel=sixel, graphics=graphics, cell=cell_in(first))
     except OSError:
-        answers = None
+        return None
     finally:
         # Whatever came with or after the last reply is terminal chatter, not typing.
         termios.tcflush(fd, termios.TCIFLUSH)
         termios.tcsetattr(fd, termios.TCSANOW, saved)
-    return answers
+
+
+def _ask(fd: int, stdout: IO[Any], question: str, seconds: float) -> str | None:
+    """Send ``question`` and read until the device attributes reply ends it."""
+    from select import select
+
+    stdout.write(question)
+    stdout.flush()
+    reply = ""
+    deadline = time.monotonic() + seconds
+    while attributes_in(reply) is None:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select([fd], [], [], left)[0]:
+            return None
+        reply += os.read(fd, 1024).decode("latin-1")
+    return reply
 
 
 def image_widget_class(renderer: Renderer) -> type[Any]:
