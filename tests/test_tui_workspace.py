@@ -15,11 +15,21 @@ import pytest
 from rich.text import Text
 from textual.events import Paste
 from textual.pilot import Pilot
-from textual.widgets import Static, TextArea
+from textual.widgets import Input, Static, TextArea
 from textual.widgets._toast import Toast
 
+from core.config import load_config
 from core.engine import Engine
 from core.models import Attempt
+from tests.conftest import sample
+from tests.gemini_server import (
+    GeminiServer,
+    astronaut_png,
+    coffee_png,
+    prompt_block,
+    rate_limited,
+    success,
+)
 from tests.tui_support import scripted_engine, settle, small_session, wait_until
 from tui.app import RipenApp
 from tui.screens.workspace import WorkspaceScreen
@@ -491,3 +501,148 @@ async def test_too_many_changes_split_into_rounds_run_one_after_another(
         assert newest.instruction == "Crop tighter, move the cup to the left."
         assert prompt.text == "Warm the light."
         assert prompt.planned == ["Sharpen the cup.", "Add film grain."]
+
+
+# -- the same flows on the real backends ------------------------------------------
+
+
+@pytest.fixture
+def gemini_session(
+    gemini_server: GeminiServer, tmp_path: Path
+) -> tuple[Engine, str, GeminiServer]:
+    """A session on the gemini backend, its first round from the loopback server."""
+    photo = tmp_path / "coffee.png"
+    sample("coffee", 160).save(photo)
+    engine = Engine(load_config())
+    gemini_server.push(success(coffee_png(), text="Here is your photo."))
+    first = engine.new_session("Coffee for the menu", [photo], backend="gemini")
+    return engine, first.session, gemini_server
+
+
+async def test_gemini_rate_limited_round_counts_down_and_escape_cancels(
+    gemini_session: tuple[Engine, str, GeminiServer],
+) -> None:
+    engine, session_id, server = gemini_session
+    server.push(rate_limited(retry_delay="30s"), success(astronaut_png()))
+    app = RipenApp(session=session_id, engine=engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await refine(pilot, "Warm the light slightly")
+        progress = workspace(app).query_one(ProgressLine)
+        await wait_until(pilot, lambda: progress.retry_left is not None)
+        await pilot.pause(0.3)
+        text = shown(progress)
+        assert "Refining #1 · gemini-2.5-flash-image" in text
+        assert "· Rate limited, retry in 30 s (attempt 2) ·" in text
+        started = time.monotonic()
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: workspace(app).job is None)
+        assert time.monotonic() - started < 1.5
+        await settle(pilot)
+        (attempt,) = engine.tree(session_id).attempts
+        assert attempt.kind == "cancelled"
+        assert len(server.requests) == 2  # the first round and the 429; no retry
+        assert labels(app)[attempt.id] == "✗ cancelled: Warm the light slightly"
+
+
+async def test_gemini_blocked_round_shows_the_reason(
+    gemini_session: tuple[Engine, str, GeminiServer],
+) -> None:
+    engine, session_id, server = gemini_session
+    server.push(prompt_block("SAFETY"))
+    app = RipenApp(session=session_id, engine=engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await refine(pilot, "Put a logo on the cup")
+        await wait_until(pilot, lambda: workspace(app).job is None)
+        await settle(pilot)
+        (attempt,) = engine.tree(session_id).attempts
+        assert attempt.kind == "blocked"
+        assert any(text.startswith("Blocked by the service") for text in toasts(app))
+        assert labels(app)[attempt.id] == "✗ blocked: Put a logo on the cup"
+        assert engine.session_credits(session_id) == 20  # the first round only
+
+
+async def test_gemini_rounds_an_ab_pair_and_the_winner(
+    gemini_session: tuple[Engine, str, GeminiServer],
+) -> None:
+    engine, session_id, server = gemini_session
+    server.push(*(success(coffee_png(), text=f"Done {n}.") for n in range(4)))
+    app = RipenApp(session=session_id, engine=engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        for instruction in ("Crop in slightly", "Warm the light a little"):
+            await refine(pilot, instruction)
+            await wait_until(pilot, lambda: workspace(app).job is None)
+        await pilot.press("tab", "a")
+        await pilot.pause()
+        await type_into(pilot, "Make it warmer")
+        await pilot.press("enter")
+        await type_into(pilot, "Make it cooler")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: len(engine.tree(session_id).rounds) == 5)
+        await wait_until(pilot, lambda: workspace(app).job is None)
+        await settle(pilot)
+        await pilot.press("c")
+        await pilot.pause()
+        await pilot.press("left")
+        await settle(pilot)
+        tree = engine.tree(session_id)
+        assert [r.credits for r in tree.rounds] == [20] * 5
+        warm, cool = tree.rounds[3], tree.rounds[4]
+        assert warm.parent == cool.parent == tree.rounds[2].id
+        assert [r.id for r in tree.rounds if r.winner] == [workspace(app).pair[0]]  # type: ignore[index]
+        assert "100/140 credits" in shown(workspace(app).query_one("#meter", Static))
+
+
+async def test_local_backend_refines_and_exports(
+    tmp_path: Path, coffee_path: Path
+) -> None:
+    engine = Engine(load_config())
+    first = engine.new_session("Coffee for the menu", [coffee_path], backend="local")
+    app = RipenApp(session=first.session, engine=engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        for instruction in (
+            "Crop in slightly",
+            "Increase the contrast slightly",
+            "Add a subtle vignette",
+        ):
+            await refine(pilot, instruction)
+            await wait_until(pilot, lambda: workspace(app).job is None)
+        await settle(pilot)
+        rounds = engine.tree(first.session).rounds
+        assert [r.instruction for r in rounds[1:]] == [
+            "Crop in slightly",
+            "Increase the contrast slightly",
+            "Add a subtle vignette",
+        ]
+        assert all(r.applied for r in rounds[1:])
+        assert labels(app)[rounds[-1].id].startswith("● #4")
+
+        out = tmp_path / "out"
+        await pilot.press("tab", "e")
+        await pilot.pause()
+        app.screen.query_one("#out", Input).value = str(out)
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: any(out.glob("*-round-4.png")))
+        await settle(pilot)
+        assert {p.suffix for p in out.iterdir()} == {".png", ".md", ".json"}
+        assert any(text.startswith("Exported") for text in toasts(app))
+
+
+async def test_a_corrupt_image_shows_a_placeholder_and_the_app_goes_on(
+    engine: Engine, session_id: str
+) -> None:
+    current = engine.round(engine.session(session_id).current_round or "")
+    current.image.chmod(0o644)
+    current.image.write_bytes(b"\x89PNG\r\n\x1a\n not really a picture")
+    app = RipenApp(session=session_id, engine=engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        panel = workspace(app).query_one(ImagePanel)
+        assert "cannot be decoded" in panel.problem
+        await pilot.press("tab", "k")
+        await settle(pilot)
+        assert panel.problem == ""
+        assert panel.query_one(".image").display
