@@ -646,3 +646,80 @@ async def test_a_corrupt_image_shows_a_placeholder_and_the_app_goes_on(
         await settle(pilot)
         assert panel.problem == ""
         assert panel.query_one(".image").display
+
+
+async def test_region_note_promote_and_retry_keys(
+    engine: Engine, session_id: str
+) -> None:
+    app = RipenApp(session=session_id, engine=engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        screen = workspace(app)
+        # r: the region picker; Enter picks the grid's middle cell.
+        await pilot.press("tab", "r")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "region: centre" in shown(screen.query_one("#prompt-status", Static))
+        await pilot.press("i")
+        await refine(pilot, "Brighten the middle")
+        await wait_until(pilot, lambda: screen.job is None)
+        newest = engine.tree(session_id).rounds[-1]
+        assert newest.region == "centre"
+        assert "region: whole image" in shown(
+            screen.query_one("#prompt-status", Static)
+        )
+
+        # n: a note on the selected round.
+        await pilot.press("tab", "n")
+        await pilot.pause()
+        await type_into(pilot, "Keep this one.")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert engine.round(newest.id).note == "Keep this one."
+        assert "note: Keep this one." in shown(screen.query_one("#details", Static))
+
+        # p: promote, after saying yes; the final render is an Ultra round.
+        await pilot.press("p")
+        await pilot.pause()
+        await pilot.press("y")
+        await wait_until(pilot, lambda: screen.job is None)
+        final = engine.tree(session_id).rounds[-1]
+        assert (final.mode, final.quality, final.parent) == (
+            "promote",
+            "ultra",
+            newest.id,
+        )
+
+        # R: a failed attempt runs again.
+        await pilot.press("i")
+        await refine(pilot, "BLOCK this")
+        await wait_until(pilot, lambda: screen.job is None)
+        await settle(pilot)
+        (attempt,) = engine.tree(session_id).attempts
+        await pilot.press("tab", "R")
+        await wait_until(pilot, lambda: screen.job is None)
+        assert [a.kind for a in engine.tree(session_id).attempts] == ["blocked"] * 2
+
+
+@pytest.mark.parametrize(
+    ("keys", "screen_name"),
+    [
+        (("tab", "t"), "TemplatesScreen"),
+        (("tab", "o"), "SessionsScreen"),
+        (("tab", "question_mark"), "HelpScreen"),
+        (("f1",), "HelpScreen"),
+    ],
+)
+async def test_keys_open_their_screens(
+    engine: Engine, session_id: str, keys: tuple[str, ...], screen_name: str
+) -> None:
+    app = RipenApp(session=session_id, engine=engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press(*keys)
+        await settle(pilot)
+        assert type(app.screen).__name__ == screen_name
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, WorkspaceScreen)
