@@ -723,3 +723,42 @@ async def test_keys_open_their_screens(
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, WorkspaceScreen)
+
+
+@pytest.mark.parametrize(
+    ("budget", "level", "shown_spent"),
+    [
+        (140, "-ok", "60/140 credits"),
+        (70, "-amber", "60/70 credits"),
+        (60, "-red", "60/60 credits"),
+        (50, "-red", "60/50 credits (10 over)"),
+    ],
+)
+async def test_the_meter_turns_amber_then_red(
+    engine: Engine, tmp_path: Path, budget: int, level: str, shown_spent: str
+) -> None:
+    session_id = small_session(engine, tmp_path, budget=budget).id
+    app = RipenApp(session=session_id, engine=engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        meter = workspace(app).query_one("#meter", Static)
+        assert meter.has_class(level)
+        assert shown_spent in shown(meter)
+        assert "3 Common · 0 Ultra · $0.117" in shown(meter)
+
+
+async def test_the_template_hint_and_plan_follow_the_session(
+    engine: Engine, session_id: str
+) -> None:
+    from core import library
+
+    applied = library.apply(engine, session_id, "portrait")
+    assert applied is not None and applied.next is not None
+    step = applied.next
+    app = RipenApp(session=session_id, engine=engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        status = shown(workspace(app).query_one("#prompt-status", Static))
+        assert f"next ({step.number}/{step.total}, {step.stage}): {step.goal}" in status
+        meter = shown(workspace(app).query_one("#meter", Static))
+        assert f"plan: {step.total - step.number + 1} steps" in meter

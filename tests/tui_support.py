@@ -110,12 +110,18 @@ def scripted_engine() -> Engine:
     return Engine(load_config(), backends={"scripted": ScriptedBackend()})
 
 
-def small_session(engine: Engine, tmp: Path, rounds: int = 2) -> Session:
+def small_session(
+    engine: Engine, tmp: Path, rounds: int = 2, budget: int | None = None
+) -> Session:
     """A session from a downscaled photo with ``rounds`` refinements on top."""
     photo = tmp / "coffee-small.png"
     sample("coffee", 160).save(photo)
     first = engine.new_session(
-        "Coffee for the menu", [photo], backend="scripted", title="Small coffee"
+        "Coffee for the menu",
+        [photo],
+        backend="scripted",
+        title="Small coffee",
+        budget=budget,
     )
     current = first
     for number in range(rounds):
