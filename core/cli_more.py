@@ -53,7 +53,8 @@ def cmd_lint(args: argparse.Namespace) -> dict[str, Any]:
             round_cost=tier_credits(engine, session.backend, args.quality),
         )
     report = lint(args.instruction, branch, args.quality, budget).to_json()
-    lines = [f"{report['changes']} change(s), stage: {report['stage']}"]
+    noun = "change" if report["changes"] == 1 else "changes"
+    lines = [f"{report['changes']} {noun}, stage: {report['stage']}"]
     for w in report["warnings"]:
         lines.append(f"  {w['severity']} {w['code']}: {w['message']}")
         if w.get("suggestion"):
