@@ -59,6 +59,8 @@ if TYPE_CHECKING:
     from tui.app import RipenApp
 
 PREVIEW_DELAY = 0.015
+"""The preview follows the tree's cursor this long after it stops, so that a held
+key moves the cursor without drawing every round it passes."""
 _job_numbers = itertools.count(1)
 
 
@@ -238,7 +240,7 @@ class WorkspaceScreen(Screen[None]):
         return f"next ({step.number}/{step.total}, {step.stage}): {step.goal}"
 
     def show_selected(self) -> None:
-        """Show the round or attempt under the tree's cursor (debounced a little)."""
+        """Show the round or attempt under the tree's cursor, once it stops moving."""
         if self._preview_timer is not None:
             self._preview_timer.stop()
         self._preview_timer = self.set_timer(PREVIEW_DELAY, self._show_selected)

@@ -15,10 +15,13 @@ from typing import Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Container
+from textual.timer import Timer
 from textual.widgets import Static
 
 from tui.messages import LoadedPreview, PreviewLoaded
 from tui.preview_cache import PreviewCache, PreviewUnavailable
+
+LOAD_DELAY = 0.08
 
 
 class ImagePanel(Container):
@@ -37,6 +40,7 @@ class ImagePanel(Container):
         self.cache = cache
         self.sha: str | None = None
         self.problem = ""
+        self._load_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield self.image_class(None, classes="image")
@@ -53,7 +57,11 @@ class ImagePanel(Container):
             self._image(image)
             return
         self._placeholder("Preparing the preview…")
-        self._load(sha, path)
+        # Decoding waits a moment, so that passing over many rounds with a held
+        # key does not queue a decode for each of them.
+        if self._load_timer is not None:
+            self._load_timer.stop()
+        self._load_timer = self.set_timer(LOAD_DELAY, lambda: self._load(sha, path))
 
     # Not exclusive: a worker cannot stop a thread halfway through a decode, and a
     # result for a round the user has moved away from is simply not shown.
@@ -65,6 +73,8 @@ class ImagePanel(Container):
         description="Preparing a preview",
     )
     def _load(self, sha: str, path: Path) -> None:
+        if sha != self.sha:
+            return  # moved on before the decode began
         try:
             loaded = LoadedPreview(sha, self.cache.load(sha, path))
         except PreviewUnavailable as exc:

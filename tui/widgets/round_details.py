@@ -73,12 +73,17 @@ def attempt_text(a: Attempt) -> Text:
 
 
 class RoundDetails(Static):
-    """The selected round's or attempt's details under its image."""
+    """The selected round's or attempt's details under its image.
+
+    The stylesheet gives it a fixed height, so the image above keeps its size from
+    round to round and showing another round needs no new layout.
+    """
 
     def show(self, item: Round | Attempt | None) -> None:
         if item is None:
-            self.update("")
+            text = Text()
         elif isinstance(item, Round):
-            self.update(round_text(item))
+            text = round_text(item)
         else:
-            self.update(attempt_text(item))
+            text = attempt_text(item)
+        self.update(text, layout=False)
