@@ -32,8 +32,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Tree
 
 from core import library
+from core.backends.base import Quality
 from core.cancel import CancelToken, Progress
-from core.errors import BadInput, NotFound, RipenError
+from core.errors import RipenError
 from core.lint import KEEP_CLAUSE, BudgetState
 from core.meter import meter, tier_credits
 from core.models import Attempt, Round, Session
@@ -56,6 +57,7 @@ from tui.widgets.round_details import TIERS, RoundDetails
 from tui.widgets.session_tree import SessionTree
 
 if TYPE_CHECKING:
+    from core.engine import Engine
     from tui.app import RipenApp
 
 PREVIEW_DELAY = 0.015
@@ -88,7 +90,7 @@ class WorkspaceScreen(Screen[None]):
         super().__init__()
         self.session_id = session_id
         self.rounds: SessionRounds | None = None
-        self.quality = "common"
+        self.quality: Quality = "common"
         self.next_region: str | None = None
         self.job: Job | None = None
         self.branch: list[Round] = []
@@ -139,7 +141,7 @@ class WorkspaceScreen(Screen[None]):
         return self.query_one(LintingPrompt)
 
     @property
-    def engine(self) -> Any:
+    def engine(self) -> Engine:
         return self.ripen.engine
 
     def reload(self, cursor: str | None = None) -> None:
@@ -672,18 +674,3 @@ class WorkspaceScreen(Screen[None]):
 
     def action_sessions(self) -> None:
         self.ripen.open_sessions()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Keys that need a round are shown only when the session has one."""
-        if action in {"compare", "winner", "promote"} and not self.branch:
-            return None
-        return True
-
-
-def session_exists(engine: Any, session_id: str) -> bool:
-    """Whether ``session_id`` names a session in this data folder."""
-    try:
-        engine.session(session_id)
-    except (NotFound, BadInput):
-        return False
-    return True
