@@ -146,10 +146,9 @@ class Engine:
         return sessions
 
     def _image_path(self, sha: str) -> Path:
-        try:
-            return self.blobs.path(sha)
-        except NotFound:
-            return self.blobs.root / sha[:2] / f"{sha}.png"
+        # Rounds and inputs are always stored as PNG, so no lookup on disk is
+        # needed (a 2,000-round tree would otherwise stat every file).
+        return self.blobs.root / sha[:2] / f"{sha}.png"
 
     def _round(self, row: dict[str, Any], note: str | None = None) -> Round:
         if note is None:
