@@ -38,6 +38,7 @@ class RipenApp(App[None]):
     """ripen's interface over one engine (one data folder)."""
 
     TITLE = "ripen"
+    BINDING_GROUP_TITLE = "Anywhere"
     CSS_PATH = "app.tcss"
     BINDINGS: ClassVar[list[BindingType]] = APP_BINDINGS
     COMMANDS = App.COMMANDS | {RipenCommands}
