@@ -12,7 +12,7 @@ import asyncio
 import logging
 import os
 import time
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App
 from textual.binding import BindingType
@@ -64,7 +64,7 @@ class RipenApp(App[None]):
             name = images if images and images != "auto" else "halfcell"
             renderer = Renderer(name)
         self.renderer = renderer
-        self.image_class = image_widget_class(renderer)
+        self._image_class: type[Any] | None = None
         self.previews = PreviewCache(
             self.engine.config.cache_dir / "previews",
             PREVIEW_SIZES.get(renderer.name, PREVIEW_SIZES["halfcell"]),
@@ -74,6 +74,17 @@ class RipenApp(App[None]):
         self.start_session = session
         self.start_last = last
         self.jobs: dict[int, Job] = {}
+
+    @property
+    def image_class(self) -> type[Any]:
+        """The widget class that draws images for the chosen renderer.
+
+        textual-image (and NumPy, which it imports) is loaded when the first image
+        is drawn rather than at launch: about 80 ms the first frame need not wait for.
+        """
+        if self._image_class is None:
+            self._image_class = image_widget_class(self.renderer)
+        return self._image_class
 
     def on_mount(self) -> None:
         self.apply_keymap()
@@ -125,17 +136,17 @@ class RipenApp(App[None]):
             self.push_screen(screen)
 
     def open_sessions(self) -> None:
-        """The sessions list; leaving it with no choice and nothing under it quits."""
+        """The sessions list; Escape goes back from it only to a workspace under it,
+        so that no stray Escape quits (q and Ctrl+Q do)."""
         from tui.screens.sessions import SessionsScreen
         from tui.screens.workspace import WorkspaceScreen
 
         def chosen(session_id: str | None) -> None:
             if session_id:
                 self.open_workspace(session_id)
-            elif not isinstance(self.screen, WorkspaceScreen):
-                self.exit()
 
-        self.push_screen(SessionsScreen(self.engine), chosen)
+        under = isinstance(self.screen, WorkspaceScreen)
+        self.push_screen(SessionsScreen(self.engine, can_go_back=under), chosen)
 
     def action_sessions(self) -> None:
         self.open_sessions()

@@ -168,11 +168,19 @@ class SessionsScreen(Screen[str | None]):
         ),
         key(
             "escape",
+            "clear",
+            "Clear filter",
+            "Clear the filter and go back to the list",
+            id="sessions.clear",
+        ),
+        key(
+            "escape",
             "back",
             "Back",
-            "Clear the filter, or leave without opening a session",
+            "Back to the workspace without opening another session",
             id="sessions.back",
         ),
+        key("q", "app.quit", "Quit", "Quit ripen", id="sessions.quit"),
     ]
 
     class ThumbnailReady(Message):
@@ -184,9 +192,13 @@ class SessionsScreen(Screen[str | None]):
             self.image = image
             self.problem = problem
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, can_go_back: bool = False) -> None:
+        """``can_go_back`` says a screen of the user's lies under this one, so
+        Escape may leave; on the first screen Escape only clears the filter and
+        never quits (q and Ctrl+Q do)."""
         super().__init__()
         self.engine = engine
+        self.can_go_back = can_go_back
         self.all_sessions: list[Session] = []
         self.thumbnails = PreviewCache(
             engine.config.cache_dir / "previews", THUMBNAIL_SIDE
@@ -299,6 +311,15 @@ class SessionsScreen(Screen[str | None]):
     @on(Input.Changed, "#sessions-filter")
     async def _filter_changed(self) -> None:
         await self._redraw()
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool:
+        # Escape has two meanings; the footer shows the one it has right now.
+        if action not in ("clear", "back"):
+            return True
+        box = self.filter_box
+        filtering = bool(box.value) or self.focused is box
+        return filtering if action == "clear" else self.can_go_back and not filtering
 
     def on_key(self, event: events.Key) -> None:
         # Down from the filter goes to the list, so the arrows never feel trapped.
@@ -309,17 +330,17 @@ class SessionsScreen(Screen[str | None]):
     def action_filter(self) -> None:
         self.filter_box.focus()
 
-    async def action_back(self) -> None:
+    async def action_clear(self) -> None:
         box = self.filter_box
         if box.value:
             with box.prevent(Input.Changed):
                 box.value = ""
             await self._redraw()
-            self.list_view.focus()
-        elif self.focused is box:
-            self.list_view.focus()
-        else:
-            self.dismiss(None)
+        self.list_view.focus()
+        self.refresh_bindings()
+
+    def action_back(self) -> None:
+        self.dismiss(None)
 
     # -- acting ------------------------------------------------------------------
 

@@ -1,0 +1,113 @@
+"""The keys a newcomer meets: Escape on the sessions list, and what footers offer.
+
+The footer is the only key help a newcomer reads without asking, so these tests
+read it the way the screen draws it: the labels in order, and whether each one is
+inside the 120 columns left of the command palette's label. Escape is checked
+where it used to quit the whole app, on the sessions list ``ripen`` opens with.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.screen import Screen
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
+
+from core.engine import Engine
+from tests.tui_states import SIZE
+from tests.tui_support import scripted_engine, settle, small_session
+from tui.app import RipenApp
+from tui.screens.sessions import SessionsScreen
+from tui.screens.workspace import WorkspaceScreen
+
+
+@pytest.fixture
+def engine() -> Engine:
+    return scripted_engine()
+
+
+def footer_labels(screen: Screen[Any]) -> list[str]:
+    """The footer's keys as drawn, e.g. ``"q Quit"``, the palette's left out."""
+    footer = screen.query_one(Footer)
+    return [
+        f"{item.key_display} {item.description}"
+        for item in footer.query(FooterKey)
+        if not item.has_class("-command-palette")
+    ]
+
+
+def cut_off(screen: Screen[Any]) -> list[str]:
+    """The footer's labels that do not fit left of the command palette's label."""
+    footer = screen.query_one(Footer)
+    palette = footer.query(".-command-palette")
+    limit = palette.first().region.x if palette else footer.region.right
+    return [
+        f"{item.key_display} {item.description}"
+        for item in footer.query(FooterKey)
+        if not item.has_class("-command-palette")
+        and (item.region.width == 0 or item.region.right > limit)
+    ]
+
+
+# -- Escape on the sessions list ------------------------------------------------
+
+
+def sessions_screen(app: RipenApp) -> SessionsScreen:
+    screen = app.screen
+    assert isinstance(screen, SessionsScreen), type(screen).__name__
+    return screen
+
+
+async def test_escape_on_the_first_sessions_screen_never_quits(
+    engine: Engine, tmp_path: Path
+) -> None:
+    small_session(engine, tmp_path)
+    app = RipenApp(engine=engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = sessions_screen(app)
+        assert footer_labels(screen)[-1] == "q Quit"
+        assert not any(label.startswith("esc") for label in footer_labels(screen))
+
+        await pilot.press("escape", "escape")
+        await settle(pilot)
+        assert app.return_code is None
+        assert sessions_screen(app) is screen
+
+        # While the filter is typed into, q is a letter and Escape clears.
+        await pilot.press("slash", "q")
+        await settle(pilot)
+        assert screen.filter_box.value == "q"
+        assert app.return_code is None
+        assert "esc Clear filter" in footer_labels(screen)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert screen.filter_box.value == ""
+        assert screen.focused is screen.list_view
+        assert sessions_screen(app) is screen and app.return_code is None
+
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.return_code == 0
+
+
+async def test_escape_on_sessions_opened_from_the_workspace_goes_back(
+    engine: Engine, tmp_path: Path
+) -> None:
+    session = small_session(engine, tmp_path)
+    app = RipenApp(session=session.id, engine=engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        workspace = app.screen
+        assert isinstance(workspace, WorkspaceScreen)
+        await pilot.press("escape", "o")
+        await settle(pilot)
+        assert isinstance(app.screen, SessionsScreen)
+        assert footer_labels(app.screen)[-2:] == ["esc Back", "q Quit"]
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is workspace
+        assert app.return_code is None
