@@ -8,6 +8,7 @@ where it used to quit the whole app, on the sessions list ``ripen`` opens with.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +18,21 @@ from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
 from core.engine import Engine
-from tests.tui_states import SIZE
+from tests.tui_states import SIZE, ScreenHost
 from tests.tui_support import scripted_engine, settle, small_session
 from tui.app import RipenApp
+from tui.screens.dialogs import (
+    ABDialog,
+    ConfirmDialog,
+    ExportDialog,
+    NoteEditor,
+    RegionPicker,
+    TextDialog,
+)
 from tui.screens.sessions import SessionsScreen
 from tui.screens.workspace import WorkspaceScreen
+from tui.widgets.prompt import PromptArea
+from tui.widgets.session_tree import SessionTree
 
 
 @pytest.fixture
@@ -111,3 +122,81 @@ async def test_escape_on_sessions_opened_from_the_workspace_goes_back(
         await settle(pilot)
         assert app.screen is workspace
         assert app.return_code is None
+
+
+# -- the workspace footer ---------------------------------------------------------
+
+
+async def test_workspace_footer_fits_120_columns_on_the_prompt_and_the_tree(
+    engine: Engine, tmp_path: Path
+) -> None:
+    session = small_session(engine, tmp_path)
+    app = RipenApp(session=session.id, engine=engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen.focused, PromptArea)
+        assert footer_labels(screen) == [
+            "⏎ Refine",
+            "alt+⏎ New line",
+            "^f Apply fix",
+            "^t Tier",
+            "^r Region",
+            "esc Tree",
+        ]
+        assert cut_off(screen) == []
+
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(screen.focused, SessionTree)
+        assert footer_labels(screen) == [
+            "b Branch",
+            "a A/B",
+            "c Compare",
+            "w Winner",
+            "u Tier",
+            "r Region",
+            "p Promote",
+            "n Note",
+            "? Help",
+            "q Quit",
+        ]
+        assert cut_off(screen) == []
+
+
+async def test_a_dialog_over_the_workspace_shows_its_own_keys(
+    engine: Engine, tmp_path: Path
+) -> None:
+    session = small_session(engine, tmp_path)
+    app = RipenApp(session=session.id, engine=engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("escape", "n")
+        await settle(pilot)
+        assert isinstance(app.screen, NoteEditor)
+        assert footer_labels(app.screen) == ["^s Save", "esc Cancel"]
+
+
+DIALOGS: dict[str, tuple[Callable[[], Screen[Any]], list[str]]] = {
+    "note": (NoteEditor, ["^s Save", "esc Cancel"]),
+    "confirm": (lambda: ConfirmDialog("Delete it?"), ["y Yes", "n/esc No"]),
+    "text": (lambda: TextDialog("Rename"), ["⏎ Save", "esc Cancel"]),
+    "ab": (ABDialog, ["^s Run both", "esc Cancel"]),
+    "export": (ExportDialog, ["^s Export", "esc Cancel"]),
+    "region": (RegionPicker, ["⏎ Pick cell", "esc Cancel", "w Whole image"]),
+}
+
+
+@pytest.mark.parametrize("name", list(DIALOGS))
+async def test_every_dialog_names_its_enter_or_save_and_escape_keys(
+    engine: Engine, name: str
+) -> None:
+    make, wanted = DIALOGS[name]
+    app = ScreenHost(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        dialog = make()
+        app.open(dialog)
+        await settle(pilot)
+        labels = footer_labels(dialog)
+        assert [label for label in labels if label in wanted] == wanted
+        assert cut_off(dialog) == []

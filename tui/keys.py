@@ -9,6 +9,11 @@ Scopes follow focus: single letters live on the session tree, where typing them
 cannot mean text; the prompt keeps every printable key for the instruction and uses
 Enter, Alt+Enter and a few control keys; the workspace screen holds what must work
 wherever the focus is (Escape, ``i`` and ``/`` back to the prompt).
+
+``show`` picks what the footer offers, and the choice is about width: at 120
+columns the tree's footer holds its ten most used keys with Help and Quit among
+them, and the prompt's holds what works while typing plus Escape to reach the tree.
+Everything else is one ``?`` (help) or Ctrl+P (commands) away.
 """
 
 from __future__ import annotations
@@ -131,7 +136,14 @@ TREE_BINDINGS: list[BindingType] = [
         "Mark the selected round the winner among its siblings",
         id="tree.winner",
     ),
-    key("s", "screen.star", "Star", "Star or unstar the round", id="tree.star"),
+    key(
+        "s",
+        "screen.star",
+        "Star",
+        "Star or unstar the round",
+        id="tree.star",
+        show=False,
+    ),
     key(
         "u",
         "screen.tier",
@@ -208,7 +220,7 @@ TREE_BINDINGS: list[BindingType] = [
         id="tree.help",
         key_display="?",
     ),
-    key("q", "app.quit", "Quit", "Quit ripen", id="tree.quit", show=False),
+    key("q", "app.quit", "Quit", "Quit ripen", id="tree.quit"),
 ]
 
 PROMPT_BINDINGS: list[BindingType] = [
@@ -240,7 +252,6 @@ PROMPT_BINDINGS: list[BindingType] = [
         "Tier",
         "Toggle the next round between Common and Ultra",
         id="prompt.tier",
-        show=False,
     ),
     key(
         "ctrl+r",
@@ -248,7 +259,14 @@ PROMPT_BINDINGS: list[BindingType] = [
         "Region",
         "Limit the next change to a region of the image",
         id="prompt.region",
-        show=False,
+    ),
+    key(
+        "escape",
+        "screen.escape",
+        "Tree",
+        "Leave the prompt for the session tree and its keys; while a generation "
+        "runs, cancel it",
+        id="prompt.tree",
     ),
 ]
 

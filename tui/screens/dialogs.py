@@ -2,7 +2,9 @@
 
 Each dialog is a ``ModalScreen`` that answers through ``dismiss``, so a caller either
 passes a callback to ``push_screen`` or awaits ``push_screen_wait``. Escape always
-answers ``None`` (or ``False`` for a yes/no question) and changes nothing.
+answers ``None`` (or ``False`` for a yes/no question) and changes nothing. Each has
+a footer of its own: without one, the footer of the screen underneath stays in view
+and offers keys that do nothing while the dialog is open.
 
 - ``RegionPicker()`` answers a region string: a cell of the 3x3 grid of thirds
   ("lower right third", "centre"), a named region ("background", "left half"), or
@@ -31,6 +33,7 @@ from textual.widget import Widget
 from textual.widgets import (
     Button,
     Checkbox,
+    Footer,
     Input,
     Label,
     OptionList,
@@ -182,6 +185,7 @@ class RegionPicker(ModalScreen[str | None]):
                 "w: whole image (no region) · Esc: keep the region as it is",
                 classes="hint",
             )
+        yield Footer()
 
     @on(ThirdsGrid.Picked)
     def _grid_picked(self, event: ThirdsGrid.Picked) -> None:
@@ -208,6 +212,7 @@ class ConfirmDialog(ModalScreen[bool]):
             "No",
             "Answer no and change nothing",
             id="confirm.no",
+            key_display="n/esc",
         ),
         key(
             "left,right",
@@ -231,6 +236,7 @@ class ConfirmDialog(ModalScreen[bool]):
             with Horizontal(classes="buttons"):
                 yield Button(f"{self.yes} (y)", id="yes", variant="error")
                 yield Button(f"{self.no} (n)", id="no", variant="primary")
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
@@ -249,6 +255,15 @@ class TextDialog(ModalScreen[str | None]):
     CSS_PATH = SCREENS_CSS
     BINDING_GROUP_TITLE = "Text"
     BINDINGS: ClassVar[list[BindingType]] = [
+        key(
+            "enter",
+            "save",
+            "Save",
+            "Save the text and close",
+            id="text.save",
+            key_display="⏎",
+            priority=True,
+        ),
         key(
             "escape",
             "dismiss(None)",
@@ -269,10 +284,10 @@ class TextDialog(ModalScreen[str | None]):
             yield Label(self.heading, classes="dialog-title", markup=False)
             yield Input(self.initial, placeholder=self.placeholder, id="text")
             yield Label("Enter saves · Escape cancels", classes="hint")
+        yield Footer()
 
-    @on(Input.Submitted, "#text")
-    def _submitted(self, event: Input.Submitted) -> None:
-        text = event.value.strip()
+    def action_save(self) -> None:
+        text = self.query_one("#text", Input).value.strip()
         if not text:
             self.notify("Type something first, or press Escape.", severity="warning")
             return
@@ -377,6 +392,7 @@ class NoteEditor(ModalScreen[str | None]):
                 "Ctrl+S saves · Escape cancels · an empty note is removed",
                 classes="hint",
             )
+        yield Footer()
 
     def on_mount(self) -> None:
         area = self.query_one("#note", TextArea)
@@ -432,6 +448,7 @@ class ABDialog(ModalScreen[tuple[str, str] | None]):
                 "Enter goes on · Alt+Enter adds a line · Ctrl+S runs both",
                 classes="hint",
             )
+        yield Footer()
 
     def on_mount(self) -> None:
         first = self.query_one("#a", InstructionArea)
@@ -507,6 +524,7 @@ class ExportDialog(ModalScreen[ExportRequest | None]):
                 "Tab moves · Enter in the folder field or Ctrl+S exports",
                 classes="hint",
             )
+        yield Footer()
 
     @on(Input.Submitted, "#out")
     def _submitted(self) -> None:
