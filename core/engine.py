@@ -118,6 +118,10 @@ class Engine:
             self._backends[name] = make_backend(name, self.config)
         return self._backends[name]
 
+    def loaded_backend(self, name: str) -> Backend | None:
+        """The backend ``name`` if it has been built (or given), else None."""
+        return self._backends.get(name)
+
     # -- reading ----------------------------------------------------------------
 
     def session(self, session_id: str) -> Session:
@@ -148,7 +152,7 @@ class Engine:
     def _image_path(self, sha: str) -> Path:
         # Rounds and inputs are always stored as PNG, so no lookup on disk is
         # needed (a 2,000-round tree would otherwise stat every file).
-        return self.blobs.root / sha[:2] / f"{sha}.png"
+        return self.blobs.root.joinpath(f"{sha[:2]}/{sha}.png")
 
     def _round(self, row: dict[str, Any], note: str | None = None) -> Round:
         if note is None:

@@ -15,12 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from core.errors import NotFound, RipenError
+from core.backends import credits_for
+from core.errors import NotFound
 from core.library import get_template, steps_done
 
 if TYPE_CHECKING:
+    from core.backends.base import Quality
     from core.engine import Engine
-    from core.models import Round, Session
+    from core.models import Round, Session, Tree
 
 Level = Literal["ok", "amber", "red"]
 
@@ -191,9 +193,14 @@ def regeneration_estimate(branch_rounds: int) -> int:
     return sum(k + 1 for k in range(1, branch_rounds + 1))
 
 
-def meter(engine: Engine, session_id: str) -> Meter:
-    """The credit meter of one session."""
-    tree = engine.tree(session_id)
+def meter(engine: Engine, session_id: str, tree: Tree | None = None) -> Meter:
+    """The credit meter of one session.
+
+    ``tree`` is the session as the caller has just read it, which saves reading a
+    large session twice.
+    """
+    if tree is None:
+        tree = engine.tree(session_id)
     session = tree.session
     rounds = tree.rounds
     usd_known = 0.0
@@ -204,7 +211,7 @@ def meter(engine: Engine, session_id: str) -> Meter:
             unknown += 1
         else:
             usd_known += usd
-    branch = engine.path(session.current_round) if session.current_round else []
+    branch = tree.branch(session.current_round)
     common_price = engine.config.credits_common
     regenerations = regeneration_estimate(len(branch))
     return Meter(
@@ -229,12 +236,11 @@ def meter(engine: Engine, session_id: str) -> Meter:
 
 def tier_credits(engine: Engine, backend: str, tier: str) -> int:
     """Credits one round at ``tier`` costs on a session's backend."""
-    try:
-        return int(engine.backend(backend).credits_for(tier))  # type: ignore[arg-type]
-    except RipenError:
-        # A backend that cannot be built here (no key, say) is priced from config.
-        config = engine.config
-        return config.credits_ultra if tier == "ultra" else config.credits_common
+    quality: Quality = "ultra" if tier == "ultra" else "common"
+    built = engine.loaded_backend(backend)
+    if built is not None:
+        return int(built.credits_for(quality))
+    return credits_for(backend, engine.config, quality)
 
 
 def _projection(

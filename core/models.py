@@ -235,6 +235,16 @@ class Tree:
     def children(self, round_id: str | None) -> list[Round]:
         return [r for r in self.rounds if r.parent == round_id]
 
+    def branch(self, round_id: str | None) -> list[Round]:
+        """The rounds from the first down to ``round_id`` (empty if it is not here)."""
+        by_id = {r.id: r for r in self.rounds}
+        branch: list[Round] = []
+        step = by_id.get(round_id or "")
+        while step is not None:
+            branch.append(step)
+            step = by_id.get(step.parent or "")
+        return branch[::-1]
+
     def to_json(self) -> dict[str, Any]:
         current = self.session.current_round
         return {

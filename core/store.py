@@ -15,16 +15,41 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from core.errors import NotFound
+
+
+def _import_sqlite_utils() -> Any:
+    """sqlite-utils, imported with NumPy and pandas out of its sight.
+
+    When they are installed (scikit-image brings NumPy for the demo) sqlite-utils
+    imports them only to map their scalar types to column types. ripen stores none,
+    and NumPy alone adds about 80 ms to every launch. Modules something else has
+    already imported are left as they are.
+    """
+    hidden = [name for name in ("numpy", "pandas") if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        import sqlite_utils
+    finally:
+        for name in hidden:
+            if sys.modules.get(name, ...) is None:
+                del sys.modules[name]
+    return sqlite_utils
+
+
+if TYPE_CHECKING:
+    import sqlite_utils
+else:
+    sqlite_utils = _import_sqlite_utils()
 
 BUSY_TIMEOUT_MS = 30_000
 _ID_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
@@ -296,4 +321,10 @@ def dumps(value: Any) -> str:
 def loads(text: str | None, default: Any = None) -> Any:
     if text is None or text == "":
         return default
+    # Most of a round's JSON columns are empty; opening a session of thousands of
+    # rounds reads six of them per round.
+    if text == "[]":
+        return []
+    if text == "{}":
+        return {}
     return json.loads(text)

@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 from google import genai
 from google.genai import types
 
+from core.backends import credits_for
 from core.backends.base import (
     BlobStore,
     GenerationRequest,
@@ -136,9 +137,7 @@ class GeminiBackend:
 
     def credits_for(self, quality: Quality) -> int:
         """Credits one round costs at a quality tier."""
-        if quality == "ultra":
-            return self.config.credits_ultra
-        return self.config.credits_common
+        return credits_for("gemini", self.config, quality)
 
     def generate(
         self,
