@@ -350,6 +350,39 @@ async def test_the_tier_toggle_and_the_keep_clause(
         assert (newest.quality, newest.credits) == ("ultra", 40)
 
 
+async def test_a_fork_nests_each_alternative_with_its_own_line(
+    engine: Engine, session_id: str
+) -> None:
+    # #1 -> #2 -> #3, then two alternatives of #3: #4 (the winner, refined on to #6)
+    # and #5. Only the fork indents; what follows #4 sits under #4, not beside #5.
+    third = engine.round(engine.session(session_id).current_round or "")
+    fourth, fifth = (engine.refine(third.id, f"Brighten {n}") for n in ("a", "b"))
+    engine.mark_winner(fourth.id)
+    sixth = engine.refine(fourth.id, "Sharpen the cup slightly")
+    app = RipenApp(session=session_id, engine=engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        tree = workspace(app).query_one(SessionTree)
+
+        def place(ident: str) -> tuple[int, str | None]:
+            """How deep a round's line is indented, and the round it sits under."""
+            parent = tree.nodes[ident].parent
+            holder = None if parent is None or parent.is_root else parent.data
+            depth, above = 0, parent
+            while above is not None and not above.is_root:
+                depth, above = depth + 1, above.parent
+            return depth, holder.id if holder is not None else None
+
+        first_three = [r.id for r in engine.tree(session_id).rounds[:3]]
+        assert [place(ident) for ident in first_three] == [(0, None)] * 3
+        assert place(fourth.id) == (1, third.id)
+        assert place(fifth.id) == (1, third.id)
+        assert place(sixth.id) == (2, fourth.id)
+        # The winner's line comes first under the fork.
+        under_third = [child.data for child in tree.nodes[third.id].children]
+        assert [r.id for r in under_third if r is not None] == [fourth.id, fifth.id]
+
+
 async def test_a_missing_image_shows_a_placeholder(
     engine: Engine, session_id: str
 ) -> None:
@@ -359,7 +392,7 @@ async def test_a_missing_image_shows_a_placeholder(
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)
         panel = workspace(app).query_one(ImagePanel)
-        assert not panel.query_one(".image").display
+        assert panel.image_widget is None  # no image was ever drawn
         assert "The image file is missing" in panel.problem
         assert str(current.image) in shown(panel.query_one(".placeholder", Static))
 

@@ -19,7 +19,7 @@ import itertools
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -60,9 +60,6 @@ if TYPE_CHECKING:
     from core.engine import Engine
     from tui.app import RipenApp
 
-PREVIEW_DELAY = 0.015
-"""The preview follows the tree's cursor this long after it stops, so that a held
-key moves the cursor without drawing every round it passes."""
 _job_numbers = itertools.count(1)
 
 
@@ -95,12 +92,10 @@ class WorkspaceScreen(Screen[None]):
         self.job: Job | None = None
         self.branch: list[Round] = []
         self.pair: tuple[str, str] | None = None
-        self.by_id: dict[str, Round] = {}
         self.title_text = ""
         self.round_cost = 0
         self.hint = ""
         self.measures = 0
-        self._preview_timer: Any = None
 
     @property
     def ripen(self) -> RipenApp:
@@ -114,7 +109,9 @@ class WorkspaceScreen(Screen[None]):
         with Horizontal(id="main"):
             yield SessionTree(id="tree")
             with Vertical(id="preview"):
-                yield ImagePanel(app.image_class, app.previews, id="image")
+                # The image widget's class is the app's, taken when the first
+                # image is drawn: importing it is no part of the first frame.
+                yield ImagePanel(None, app.previews, id="image")
                 yield RoundDetails("", id="details", markup=False)
         yield ProgressLine(id="progress")
         yield LintingPrompt(id="prompt")
@@ -147,7 +144,6 @@ class WorkspaceScreen(Screen[None]):
     def reload(self, cursor: str | None = None) -> None:
         """Read the session again and redraw everything that depends on it."""
         self.rounds = self.engine.tree(self.session_id)
-        self.by_id = {r.id: r for r in self.rounds.rounds}
         tree = self.session_tree
         keep = cursor or (tree.selected.id if tree.selected is not None else None)
         tree.show(self.rounds, keep)
@@ -158,7 +154,8 @@ class WorkspaceScreen(Screen[None]):
         """Redraw what depends on the current round: lint context, status, meter."""
         session = session or self.engine.session(self.session_id)
         self.title_text = session.title
-        self.branch = self.branch_to(session.current_round)
+        assert self.rounds is not None
+        self.branch = self.rounds.branch(session.current_round)
         self.round_cost = tier_credits(self.engine, session.backend, self.quality)
         budget = BudgetState(
             spent=session.credits, budget=session.budget, round_cost=self.round_cost
@@ -169,18 +166,12 @@ class WorkspaceScreen(Screen[None]):
         # drawing a large session's first frame.
         self.call_after_refresh(self._measure, session)
 
-    def branch_to(self, round_id: str | None) -> list[Round]:
-        """The rounds from the first down to ``round_id``, from the loaded tree."""
-        branch: list[Round] = []
-        step = self.by_id.get(round_id or "")
-        while step is not None:
-            branch.append(step)
-            step = self.by_id.get(step.parent or "")
-        return branch[::-1]
-
     def _measure(self, session: Session) -> None:
         self.measures += 1
-        self._measure_session(session, self.measures)
+        assert self.rounds is not None
+        # The rounds as last loaded, with the session as it is now (its current
+        # round may have moved since): the meter need not read them again.
+        self._measure_session(replace(self.rounds, session=session), self.measures)
 
     # Not exclusive: measures are cheap to finish, and an older one that lands late
     # is recognised by its number and dropped.
@@ -191,11 +182,12 @@ class WorkspaceScreen(Screen[None]):
         group="meter",
         description="Measuring the session's credits",
     )
-    def _measure_session(self, session: Session, number: int) -> None:
-        """The meter and the template hint read the session again: off the main
-        thread, so that opening a large session is not held up by them."""
+    def _measure_session(self, rounds: SessionRounds, number: int) -> None:
+        """The meter and the template hint: off the main thread, so that opening a
+        large session is not held up by them."""
+        session = rounds.session
         hint = self.next_step_hint() if session.template else ""
-        measured = meter(self.engine, session.id)
+        measured = meter(self.engine, session.id, rounds)
         self.post_message(SessionMeasured(measured, hint, number))
 
     @on(SessionMeasured)
@@ -243,13 +235,11 @@ class WorkspaceScreen(Screen[None]):
 
     def show_selected(self) -> None:
         """Show the round or attempt under the tree's cursor, once it stops moving."""
-        if self._preview_timer is not None:
-            self._preview_timer.stop()
-        self._preview_timer = self.set_timer(PREVIEW_DELAY, self._show_selected)
+        self.session_tree.settle()
 
-    def _show_selected(self) -> None:
-        self._preview_timer = None
-        item = self.session_tree.selected
+    @on(SessionTree.Rested)
+    def _show_selected(self, event: SessionTree.Rested) -> None:
+        item = event.item
         self.query_one(RoundDetails).show(item)
         panel = self.query_one(ImagePanel)
         if isinstance(item, Round):
@@ -260,10 +250,6 @@ class WorkspaceScreen(Screen[None]):
             )
         else:
             panel.show(None, None, "No rounds yet.")
-
-    @on(Tree.NodeHighlighted, "#tree")
-    def _highlighted(self) -> None:
-        self.show_selected()
 
     @on(Tree.NodeSelected, "#tree")
     def _selected(self, event: Tree.NodeSelected[Any]) -> None:

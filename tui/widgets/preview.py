@@ -4,13 +4,15 @@ The image comes from :class:`~tui.preview_cache.PreviewCache`: a preview already
 decoded in memory is shown at once; any other is prepared on a worker thread while
 the panel says so. A missing or undecodable file shows a placeholder with the reason
 instead of an image, and nothing else changes. The renderer class (Kitty graphics,
-Sixel or half-cells) is chosen once by :mod:`tui.renderer` and passed in.
+Sixel or half-cells) is chosen once by :mod:`tui.renderer`; the image widget is
+made when the first image arrives, so a panel that has shown nothing yet has not
+needed textual-image.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -21,6 +23,9 @@ from textual.widgets import Static
 from tui.messages import LoadedPreview, PreviewLoaded
 from tui.preview_cache import PreviewCache, PreviewUnavailable
 
+if TYPE_CHECKING:
+    from tui.app import RipenApp
+
 LOAD_DELAY = 0.08
 
 
@@ -29,12 +34,13 @@ class ImagePanel(Container):
 
     def __init__(
         self,
-        image_class: type[Any],
+        image_class: type[Any] | None,
         cache: PreviewCache,
         *,
         id: str | None = None,  # noqa: A002
         classes: str | None = None,
     ) -> None:
+        """``image_class`` draws the image; None takes the app's when it is needed."""
         super().__init__(id=id, classes=classes)
         self.image_class = image_class
         self.cache = cache
@@ -43,8 +49,13 @@ class ImagePanel(Container):
         self._load_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
-        yield self.image_class(None, classes="image")
         yield Static("", classes="placeholder", markup=False)
+
+    @property
+    def image_widget(self) -> Any | None:
+        """The widget drawing the image, once there has been one to draw."""
+        found = self.query(".image")
+        return found.first() if found else None
 
     def show(self, sha: str | None, path: Path | None, empty: str = "") -> None:
         """Show the image with content hash ``sha`` stored at ``path``."""
@@ -94,16 +105,21 @@ class ImagePanel(Container):
 
     def _image(self, image: Any) -> None:
         self.problem = ""
-        widget: Any = self.query_one(".image")
-        widget.image = image
-        widget.display = True
+        widget = self.image_widget
+        if widget is None:
+            image_class = self.image_class or cast("RipenApp", self.app).image_class
+            self.mount(image_class(image, classes="image"), before=0)
+        else:
+            widget.image = image
+            widget.display = True
         self.query_one(".placeholder", Static).display = False
 
     def _placeholder(self, text: str) -> None:
         self.problem = text
-        widget: Any = self.query_one(".image")
-        widget.display = False
-        widget.image = None
+        widget = self.image_widget
+        if widget is not None:
+            widget.display = False
+            widget.image = None
         placeholder = self.query_one(".placeholder", Static)
         placeholder.update(text)
         placeholder.display = True

@@ -1,12 +1,20 @@
 """The session tree: every round and failed attempt of a session, drawn as branches.
 
-A session is mostly one long line of refinements with the occasional branch, so the
-tree does not nest a round under its parent: that would indent a twenty-round
-session twenty levels deep. A round's continuation (the winner among its children,
-else the first) follows it on the same level; every other child starts a branch
-nested under the round it grew from, and failed attempts sit dimmed under the round
-they tried to refine. Nodes are built from the session's rows with nothing but
-string work, so a session of thousands of rounds opens at once.
+A session is mostly one long line of refinements with the occasional fork, so the
+tree does not nest a round under its parent when it is the only child: that would
+indent a twenty-round session twenty levels deep. A line stays on one level until a
+round has two or more children (an A/B pair, a branch); there every child starts a
+line of its own, nested under the round they grew from, the winner first, and the
+rest of each such line is nested under its first round, so that what follows an
+alternative cannot be read as one more alternative. Failed attempts sit dimmed under
+the round they tried to refine. Nodes are built from the
+session's rows with nothing but string work, so a session of thousands of rounds
+opens at once.
+
+The tree does not pass Textual's ``NodeHighlighted`` on for every line the cursor
+crosses: it posts :class:`SessionTree.Rested` once the cursor has stayed put for
+``REST_DELAY``, so that a held key moves the cursor without the screen drawing every
+round it passes.
 """
 
 from __future__ import annotations
@@ -17,6 +25,8 @@ from typing import ClassVar
 from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import BindingType
+from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
@@ -28,6 +38,8 @@ from tui.text import joined, line
 Item = Round | Attempt
 
 TIER_LABELS = {"common": "Common", "ultra": "Ultra"}
+REST_DELAY = 0.015
+"""Seconds the cursor must stay on a line before the tree reports it."""
 
 
 def round_label(r: Round, current: bool) -> Text:
@@ -54,14 +66,9 @@ def attempt_label(a: Attempt) -> Text:
     )
 
 
-def continuation(children: list[Round]) -> Round | None:
-    """The child that continues a line: the A/B winner, else the first child."""
-    if not children:
-        return None
-    for child in children:
-        if child.winner:
-            return child
-    return children[0]
+def fork_order(children: list[Round]) -> list[Round]:
+    """The lines a fork starts, in the order drawn: winners first, then by number."""
+    return sorted(children, key=lambda child: not child.winner)
 
 
 class SessionTree(Tree[Item]):
@@ -70,12 +77,39 @@ class SessionTree(Tree[Item]):
     BINDING_GROUP_TITLE = "Session tree"
     BINDINGS: ClassVar[list[BindingType]] = TREE_BINDINGS
 
+    class Rested(Message):
+        """The cursor has come to rest on a round, an attempt, or nothing."""
+
+        def __init__(self, item: Item | None) -> None:
+            super().__init__()
+            self.item = item
+
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__("session", id=id)
         self.show_root = False
-        self.guide_depth = 3
+        self.guide_depth = 2
         self.nodes: dict[str, TreeNode[Item]] = {}
         self.current: str | None = None
+        self._rest_timer: Timer | None = None
+
+    def on_mount(self) -> None:
+        # One paused timer, restarted by every move: cheaper than a new timer (and
+        # its task) per line when a key is held down.
+        self._rest_timer = self.set_interval(REST_DELAY, self._rested, pause=True)
+
+    def _on_tree_node_highlighted(self, event: Tree.NodeHighlighted[Item]) -> None:
+        event.stop()
+        self.settle()
+
+    def settle(self) -> None:
+        """Report the item under the cursor once it has rested for a moment."""
+        if self._rest_timer is not None:
+            self._rest_timer.reset()
+
+    def _rested(self) -> None:
+        if self._rest_timer is not None:
+            self._rest_timer.pause()
+        self.post_message(self.Rested(self.selected))
 
     def show(self, rounds: SessionRounds, cursor: str | None = None) -> None:
         """Rebuild from a session's rows and put the cursor on ``cursor`` (an id)."""
@@ -89,28 +123,33 @@ class SessionTree(Tree[Item]):
         for a in rounds.attempts:
             attempts[a.parent].append(a)
 
-        # Each entry starts a line of rounds under a node; lines are walked with an
+        # Each entry starts a line of rounds under a node (a fork's lines hold the
+        # rest of themselves under their first round); lines are walked with an
         # explicit stack so that no branch depth can exhaust Python's recursion.
-        lines: list[tuple[TreeNode[Item], Round]] = [
-            (self.root, first) for first in reversed(children[None])
+        lines: list[tuple[TreeNode[Item], Round, bool]] = [
+            (self.root, first, False) for first in reversed(children[None])
         ]
         while lines:
-            parent, r = lines.pop()
-            step: Round | None = r
-            while step is not None:
+            where, step, forked = lines.pop()
+            while True:
                 kids = children.get(step.id, [])
-                follow = continuation(kids)
-                others = [k for k in kids if k is not follow]
                 failed = attempts.get(step.id, [])
+                forks = len(kids) > 1
+                holds = forked and len(kids) == 1
                 label = round_label(step, step.id == self.current)
                 node = self._append_node(
-                    parent, label, step, nested=bool(others or failed)
+                    where, label, step, nested=forks or holds or bool(failed)
                 )
-                for other in reversed(others):
-                    lines.append((node, other))
                 for a in failed:
                     self._append_node(node, attempt_label(a), a)
-                step = follow
+                if forks:
+                    for kid in reversed(fork_order(kids)):
+                        lines.append((node, kid, True))
+                if len(kids) != 1:
+                    break
+                if holds:
+                    where, forked = node, False
+                step = kids[0]
         for a in attempts.get(None, []):
             self._append_node(self.root, attempt_label(a), a)
         self._invalidate()
