@@ -74,6 +74,20 @@ def key_table(title: str, rows: list[KeyRow]) -> Table:
     return table
 
 
+def ids_text() -> Text:
+    """Where the command line meets the interface: the round ids."""
+    text = Text()
+    text.append("Command line\n", style="bold")
+    text.append("The details under the image start with the round's id (")
+    text.append("id k3m9qa", style="bold cyan")
+    text.append(
+        "). Every command takes it, or any unique prefix of 3 or more "
+        "characters: ripen show ID, ripen export ID --out DIR, "
+        'ripen refine ID "…", ripen promote ID.'
+    )
+    return text
+
+
 class HelpScreen(ModalScreen[None]):
     """The keys of the screen below, grouped as the bindings are."""
 
@@ -98,4 +112,5 @@ class HelpScreen(ModalScreen[None]):
             with VerticalScroll(id="help-keys"):
                 for title, rows in key_rows(self.app, self.target):
                     yield Static(key_table(title, rows), classes="help-group")
+                yield Static(ids_text(), id="help-ids", classes="help-group")
         yield Footer()

@@ -1,4 +1,8 @@
-"""What a round is: its instruction, cost, timing, what was applied, the note.
+"""What a round is: its id, instruction, cost, timing, what was applied, the note.
+
+The id comes first after the round's number because it is what every command of
+the command line takes (``ripen show``, ``ripen export``), and nothing else in the
+interface shows it.
 
 Formatting is a pure function of the round (:func:`round_text`), so the compare
 screen and the tests can use it without a widget.
@@ -10,7 +14,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from core.models import Attempt, Round
-from tui.text import joined, line
+from tui.text import Piece, joined, line
 
 TIERS = {"common": "Common", "ultra": "Ultra"}
 
@@ -20,6 +24,11 @@ def money(usd: float | None, cost: int) -> str:
     if usd is not None:
         return f"${usd:.3f}"
     return "$0" if cost == 0 else "$ unknown"
+
+
+def id_piece(round_id: str) -> Piece:
+    """A round's id as the command line takes it (``ripen show k3m9qa``)."""
+    return (f"id {round_id} ", "bold cyan")
 
 
 def round_text(r: Round) -> Text:
@@ -39,7 +48,7 @@ def round_text(r: Round) -> Text:
     marks = [("★ starred", "bold")] * r.starred + [("✓ winner", "bold")] * r.winner
     heading = (f"#{r.number} {r.stage} ", "bold")
     text = line(
-        *joined([heading, (" · ".join(facts), "dim"), *marks]),
+        *joined([heading, id_piece(r.id), (" · ".join(facts), "dim"), *marks]),
         wrap=True,
     )
     text.append("\n")
@@ -61,6 +70,7 @@ def attempt_text(a: Attempt) -> Text:
     """A failed attempt's details: why it failed and what was asked."""
     text = line(
         (f"✗ {a.kind.replace('_', ' ')}  ", "bold red"),
+        id_piece(a.id),
         (f"{TIERS.get(a.quality, a.quality)} · {a.model or a.backend} · ", ""),
         ("no credits charged", "dim"),
         wrap=True,
