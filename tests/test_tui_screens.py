@@ -283,6 +283,38 @@ async def test_compare_swap_then_pick_left(engine: Engine, tmp_path: Path) -> No
     assert not engine.round(warm.id).winner
 
 
+async def test_compare_letters_follow_rounds_and_keys_follow_sides(
+    engine: Engine, tmp_path: Path
+) -> None:
+    warm, cool = await ab_pair(engine, tmp_path)
+    app = ScreenHost(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = CompareScreen(engine, warm.id, cool.id)
+        app.open(screen)
+        await settle(pilot)
+        left = screen.query_one("#compare-left")
+        right = screen.query_one("#compare-right")
+        heading = text_of(screen.query_one("#compare-heading", Label))
+        assert "A and B, two refinements of #1" in heading
+        assert str(left.border_title).startswith(f"A · #{warm.number} ")
+        assert left.border_subtitle == "← or 1 picks A"
+        assert str(right.border_title).startswith(f"B · #{cool.number} ")
+        assert right.border_subtitle == "→ or 2 picks B"
+
+        await pilot.press("s")
+        await settle(pilot)
+        assert str(left.border_title).startswith(f"B · #{cool.number} ")
+        assert left.border_subtitle == "← or 1 picks B"
+        assert "Make the light cooler" in text_of(
+            left.query_one(".instruction", Static)
+        )
+        assert str(right.border_title).startswith(f"A · #{warm.number} ")
+        await pilot.press("2")
+        await settle(pilot)
+    assert app.results == [warm.id]
+    assert engine.round(warm.id).winner
+
+
 async def test_compare_back_marks_nothing(engine: Engine, tmp_path: Path) -> None:
     warm, cool = await ab_pair(engine, tmp_path)
     app = ScreenHost(engine)

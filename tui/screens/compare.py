@@ -6,6 +6,11 @@ dollars and time. The left or right arrow (or 1 or 2) marks that round the winne
 among its siblings through ``engine.mark_winner``; ``s`` swaps the sides; Escape goes
 back without marking anything.
 
+The round that opens on the left is A and the other B (for an A/B pair, the
+workspace passes them in the A/B dialog's order), and they keep those names when
+the sides swap: a letter names a round, the keys name a side, and each side's
+border says which round its keys pick.
+
 The screen answers through ``dismiss``: the winning round's id, or ``None``.
 Images are drawn by :class:`~tui.widgets.preview.ImagePanel` from the app's preview
 cache, so a 4K round is decoded once, on a worker thread, not on every redraw.
@@ -42,11 +47,11 @@ def cost_line(r: Round) -> str:
     return " · ".join(parts)
 
 
-def pane_title(r: Round) -> str:
-    """The border title of a round's side: number, stage and its marks."""
-    marks = "  ✓ winner" if r.winner else ""
+def pane_title(r: Round, letter: str) -> str:
+    """The border title of a round's side: its letter, number, stage and marks."""
+    marks = "  ✓ winner so far" if r.winner else ""
     marks += "  ★" if r.starred else ""
-    return f"#{r.number} · {r.stage}{marks}"
+    return f"{letter} · #{r.number} · {r.stage}{marks}"
 
 
 class RoundPane(Vertical):
@@ -63,12 +68,12 @@ class RoundPane(Vertical):
         yield Static("", classes="instruction", markup=False)
         yield Label("", classes="cost", markup=False)
 
-    def show(self, r: Round) -> None:
-        """Show ``r`` on this side."""
+    def show(self, r: Round, letter: str) -> None:
+        """Show ``r`` on this side under its letter, A or B."""
         self.round = r
         keys = "← or 1" if self.side == "left" else "→ or 2"
-        self.border_title = pane_title(r)
-        self.border_subtitle = f"{keys} picks this one"
+        self.border_title = pane_title(r, letter)
+        self.border_subtitle = f"{keys} picks {letter}"
         self.set_class(r.winner, "-winner")
         self.query_one(ImagePanel).show(
             r.image_sha, r.image, f"Round {r.number} has no image."
@@ -102,7 +107,13 @@ class CompareScreen(Screen[str | None]):
             id="compare.pick_right",
             key_display="→ 2",
         ),
-        key("s", "swap", "Swap", "Swap the two sides", id="compare.swap"),
+        key(
+            "s",
+            "swap",
+            "Swap sides",
+            "Swap the two sides; A and B keep their names, the keys follow the sides",
+            id="compare.swap",
+        ),
         key(
             "escape,q",
             "back",
@@ -117,6 +128,8 @@ class CompareScreen(Screen[str | None]):
         self.engine = engine
         self.left = engine.round(left_round_id)
         self.right = engine.round(right_round_id)
+        # Letters name rounds, not sides, so they stay put when the sides swap.
+        self.letters = {self.left.id: "A", self.right.id: "B"}
 
     def compose(self) -> ComposeResult:
         yield Label(
@@ -131,17 +144,18 @@ class CompareScreen(Screen[str | None]):
         title = self.engine.session(self.left.session).title
         if self.left.parent and self.left.parent == self.right.parent:
             parent = self.engine.round(self.left.parent)
-            relation = f"two refinements of #{parent.number}"
+            relation = f"A and B, two refinements of #{parent.number}"
         else:
-            relation = f"#{self.left.number} and #{self.right.number}"
+            relation = f"A #{self.left.number} and B #{self.right.number}"
         return f"Compare · {title} · {relation}"
 
     def on_mount(self) -> None:
         self._show()
 
     def _show(self) -> None:
-        self.query_one("#compare-left", RoundPane).show(self.left)
-        self.query_one("#compare-right", RoundPane).show(self.right)
+        for side, r in (("left", self.left), ("right", self.right)):
+            pane = self.query_one(f"#compare-{side}", RoundPane)
+            pane.show(r, self.letters[r.id])
 
     def action_pick(self, side: str) -> None:
         chosen = self.left if side == "left" else self.right
