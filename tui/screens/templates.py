@@ -2,8 +2,11 @@
 
 ``TemplatesScreen(engine, session_id, current_round_id)`` lists the built-in and saved
 templates; the highlighted one is previewed step by step (stage, tier, goal and
-skeleton instruction) with what following it would cost. Applying a template only
-points the session at it: the workspace then shows the next step as a hint. ``s``
+skeleton instruction) with what following it would cost, and where the current
+branch would stand in it. Applying a template only points the session at it: the
+workspace then shows the next step on the line above the prompt, and a notice says
+which step is next and its instruction, or, on a branch that already has as many
+refinements as the template has steps, that none is left and how to start over. ``s``
 saves the branch ending at the current round as a new template, and ``d`` deletes a
 saved one after asking.
 
@@ -76,6 +79,46 @@ def steps_table(template: Template) -> Table:
         tier = Text(step.tier, style="bold magenta" if step.tier == "ultra" else "")
         table.add_row(str(number), step.stage, tier, body)
     return table
+
+
+def applied_notice(template: Template, applied: library.Applied) -> tuple[str, str]:
+    """The title and text of the notice after applying: what comes next and where
+    to type it, or why nothing is left and how to start over."""
+    name = template.title or template.name
+    total = len(template.steps)
+    step = applied.next
+    if step is None:
+        return (
+            f"{name}: every step already taken",
+            f"This branch already has {plural(applied.steps_done, 'refinement')}, "
+            f"and each counts as one of the {total} steps, so none is left. To "
+            "follow it from step 1, select #1 in the tree, press b to branch from "
+            "it, then refine.",
+        )
+    return (
+        f"Following {name}: step {step.number} of {total}",
+        f"{step.stage.capitalize()}: {step.goal}.\n"
+        f"Suggested instruction: {step.instruction}\n"
+        "The step stays on the line above the prompt; type this instruction (or "
+        "your own) in the prompt and press Enter.",
+    )
+
+
+def branch_standing(template: Template, done: int) -> str:
+    """Where the current branch would stand in ``template`` if it were applied."""
+    total = len(template.steps)
+    if done >= total:
+        return (
+            f"This branch already has {plural(done, 'refinement')}: applied here, "
+            f"all {total} steps count as taken. Branch from #1 to follow it from "
+            "step 1."
+        )
+    step = template.steps[done]
+    return (
+        f"Applied here, the next round would be step {done + 1} of {total} "
+        f"({step.stage}). Nothing runs by itself: each step is a suggestion on "
+        "the line above the prompt."
+    )
 
 
 class TemplatesScreen(Screen[str | None]):
@@ -220,11 +263,8 @@ class TemplatesScreen(Screen[str | None]):
             elif applied is not None:
                 text.append("\nThis session has taken every step.", style="green")
         else:
-            text.append(
-                "\nApplying it makes each next step a hint under the prompt; "
-                "nothing runs by itself.",
-                style="dim",
-            )
+            done = library.steps_done(self.engine.path(self.current_round_id))
+            text.append(f"\n{branch_standing(template, done)}", style="dim")
         return text
 
     def action_apply(self) -> None:
@@ -236,11 +276,14 @@ class TemplatesScreen(Screen[str | None]):
         except RipenError as error:
             show_error(self, error)
             return
-        if applied is not None and applied.next is not None:
-            step = applied.next
+        if applied is not None:
+            title, message = applied_notice(template, applied)
+            done = applied.next is None
             self.notify(
-                f"Next, step {step.number} of {step.total} ({step.stage}): {step.goal}",
-                title=f"Following {template.name}",
+                message,
+                title=title,
+                severity="warning" if done else "information",
+                timeout=12,
                 markup=False,
             )
         self.dismiss(template.name)

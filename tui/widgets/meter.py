@@ -39,6 +39,8 @@ def meter_text(m: Meter, title: str = "") -> Text:
     if m.projection is not None:
         p = m.projection
         plan = f"plan: {p.steps_left} steps, +{p.credits} → {m.projected_total}"
+        if p.steps_left == 0:
+            plan = f"plan: {p.template} done"
         parts.append((plan, "dim"))
     title_piece: Piece = (f"{title}  ", "bold") if title else ("", "")
     return line(title_piece, *joined(parts, " · "))
