@@ -40,6 +40,12 @@ def engine() -> Engine:
     return scripted_engine()
 
 
+@pytest.fixture
+def workspace_app(engine: Engine, tmp_path: Path) -> RipenApp:
+    """The app opening on the workspace of a small session."""
+    return RipenApp(session=small_session(engine, tmp_path).id, engine=engine)
+
+
 def footer_labels(screen: Screen[Any]) -> list[str]:
     """The footer's keys as drawn, e.g. ``"q Quit"``, the palette's left out."""
     footer = screen.query_one(Footer)
@@ -106,10 +112,9 @@ async def test_escape_on_the_first_sessions_screen_never_quits(
 
 
 async def test_escape_on_sessions_opened_from_the_workspace_goes_back(
-    engine: Engine, tmp_path: Path
+    workspace_app: RipenApp,
 ) -> None:
-    session = small_session(engine, tmp_path)
-    app = RipenApp(session=session.id, engine=engine)
+    app = workspace_app
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         workspace = app.screen
@@ -128,10 +133,9 @@ async def test_escape_on_sessions_opened_from_the_workspace_goes_back(
 
 
 async def test_workspace_footer_fits_120_columns_on_the_prompt_and_the_tree(
-    engine: Engine, tmp_path: Path
+    workspace_app: RipenApp,
 ) -> None:
-    session = small_session(engine, tmp_path)
-    app = RipenApp(session=session.id, engine=engine)
+    app = workspace_app
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         screen = app.screen
@@ -165,10 +169,9 @@ async def test_workspace_footer_fits_120_columns_on_the_prompt_and_the_tree(
 
 
 async def test_a_dialog_over_the_workspace_shows_its_own_keys(
-    engine: Engine, tmp_path: Path
+    workspace_app: RipenApp,
 ) -> None:
-    session = small_session(engine, tmp_path)
-    app = RipenApp(session=session.id, engine=engine)
+    app = workspace_app
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("escape", "n")
