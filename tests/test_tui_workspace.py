@@ -795,3 +795,54 @@ async def test_the_template_hint_and_plan_follow_the_session(
         assert f"next ({step.number}/{step.total}, {step.stage}): {step.goal}" in status
         meter = shown(workspace(app).query_one("#meter", Static))
         assert f"plan: {step.total - step.number + 1} steps" in meter
+
+
+async def test_a_partly_understood_instruction_says_what_was_not_acted_on(
+    coffee_path: Path,
+) -> None:
+    engine = Engine(load_config())
+    first = engine.new_session("Coffee for the menu", [coffee_path], backend="local")
+    app = RipenApp(session=first.session, engine=engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await refine(pilot, "Make the light warmer and make it pop")
+        await wait_until(pilot, lambda: workspace(app).job is None)
+        await settle(pilot)
+        newest = engine.tree(first.session).rounds[-1]
+        assert newest.applied and newest.skipped
+        notices = [text for text in toasts(app) if "not acted on" in text]
+        assert len(notices) == 1
+        assert all(clause in notices[0] for clause in newest.skipped)
+
+
+async def test_applying_a_template_puts_its_next_instruction_in_the_prompt(
+    engine: Engine, session_id: str
+) -> None:
+    from core import library
+
+    app = RipenApp(session=session_id, engine=engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("tab", "t")
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        applied = library.progress(engine, session_id)
+        assert applied is not None and applied.next is not None
+        screen = workspace(app)
+        assert screen.prompt.text == applied.next.instruction
+        assert app.focused is screen.prompt.area
+
+
+async def test_compare_names_the_older_alternative_a(
+    engine: Engine, session_id: str
+) -> None:
+    base = engine.round(engine.session(session_id).current_round or "")
+    older, newer = (engine.refine(base.id, f"Brighten {n}") for n in ("a", "b"))
+    app = RipenApp(session=session_id, engine=engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        screen = workspace(app)
+        screen.session_tree.select(newer.id)
+        await settle(pilot)
+        assert screen.compare_pair() == (older.id, newer.id)

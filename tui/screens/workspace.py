@@ -15,6 +15,7 @@ the round (or the attempt) before the worker returned.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import threading
 import time
@@ -119,9 +120,16 @@ class WorkspaceScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(ProgressLine).display = False
+        # Opening a large session allocates tens of thousands of objects at once,
+        # enough to set off a full garbage collection (60-240 ms with a 2,000-round
+        # session) before the first frame. Collection resumes once it is drawn.
+        if gc.isenabled():
+            gc.disable()
+            self.call_after_refresh(gc.enable)
         self.reload()
 
     def on_unmount(self) -> None:
+        gc.enable()  # in case the screen goes before its first frame
         # Leaving the screen lets a generation finish and be saved; the app shutting
         # down (however it was asked to) cancels it, so that exit never waits on it.
         if self.job is not None and not self.app.is_running:
@@ -373,7 +381,18 @@ class WorkspaceScreen(Screen[None]):
         planned = self.prompt.next_planned()
         self.reload(cursor=r.id)
         more = " The next planned round is in the prompt." if planned else ""
-        self.notify(f"Round #{r.number} saved.{more}", timeout=3)
+        if r.skipped:
+            # Part of the instruction did nothing; say so where it cannot be missed.
+            self.notify(
+                f"Round #{r.number} saved, but this was not acted on: "
+                f"{'; '.join(r.skipped)}. Try saying it another way.{more}",
+                title="Partly understood",
+                severity="warning",
+                markup=False,
+                timeout=8,
+            )
+        else:
+            self.notify(f"Round #{r.number} saved.{more}", timeout=3)
 
     @on(PairCompleted)
     def _pair_completed(self, event: PairCompleted) -> None:
@@ -497,7 +516,8 @@ class WorkspaceScreen(Screen[None]):
 
     def compare_pair(self) -> tuple[str, str] | None:
         """The last A/B pair if the cursor is on it, else the selected round and a
-        sibling, else the selected round and its parent."""
+        sibling, else the selected round and its parent; the older of the two first,
+        so that A is always the round made first."""
         item = self.session_tree.selected
         if not isinstance(item, Round):
             return self.pair
@@ -508,7 +528,15 @@ class WorkspaceScreen(Screen[None]):
             r for r in self.rounds.rounds if r.parent == item.parent and r.id != item.id
         ]
         if siblings:
-            return item.id, siblings[0].id
+            other = siblings[0]
+            return (
+                (other.id, item.id)
+                if other.number < item.number
+                else (
+                    item.id,
+                    other.id,
+                )
+            )
         if item.parent:
             return item.parent, item.id
         return None
@@ -620,6 +648,12 @@ class WorkspaceScreen(Screen[None]):
 
         def answered(request: ExportRequest | None) -> None:
             if request is not None:
+                self.notify(
+                    f"Exporting #{r.number} to {request.out_dir}…",
+                    title="Exporting",
+                    markup=False,
+                    timeout=3,
+                )
                 self._export(r.id, request.out_dir, request.format, request.force)
 
         self.app.push_screen(ExportDialog(Path.cwd()), answered)
@@ -651,12 +685,24 @@ class WorkspaceScreen(Screen[None]):
 
         current = self.branch[-1].id if self.branch else ""
 
-        def closed(_: str | None) -> None:
+        def closed(applied: str | None) -> None:
             self.refresh_context()
+            if applied and not self.prompt.text.strip():
+                self.suggest_next_step()
 
         self.app.push_screen(
             TemplatesScreen(self.engine, self.session_id, current), closed
         )
+
+    def suggest_next_step(self) -> None:
+        """Put the template's next instruction in the prompt, for Enter to run."""
+        try:
+            applied = library.progress(self.engine, self.session_id)
+        except RipenError:
+            return
+        if applied is not None and applied.next is not None:
+            self.prompt.set_text(applied.next.instruction)
+            self.prompt.area.focus()
 
     def action_sessions(self) -> None:
         self.ripen.open_sessions()

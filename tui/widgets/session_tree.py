@@ -25,6 +25,7 @@ from typing import ClassVar
 from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import BindingType
+from textual.events import Resize
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Tree
@@ -169,6 +170,23 @@ class SessionTree(Tree[Item]):
         parent._children.append(node)
         self.nodes[item.id] = node
         return node
+
+    # Textual's Tree lays out its lines again after every style change and resize,
+    # though neither changes which lines there are; for a session of thousands of
+    # rounds each layout costs tens of milliseconds, and opening the workspace brings
+    # several. The drawn lines are still thrown away; the layout is kept.
+
+    def notify_style_update(self) -> None:
+        lines = self._tree_lines_cached
+        super().notify_style_update()
+        self._tree_lines_cached = lines
+
+    def _on_resize(self, event: Resize) -> None:
+        event.prevent_default()  # in place of Tree's handler, which does the same
+        self._line_cache.grow(event.size.height)
+        lines = self._tree_lines_cached
+        self._invalidate()
+        self._tree_lines_cached = lines
 
     def select(self, ident: str | None) -> None:
         """Move the cursor to a round or attempt by id (no-op if it is not here)."""
