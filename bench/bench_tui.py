@@ -579,6 +579,10 @@ async def _move_blocks(
                     move()
                     await _handled(side_pilot, pumps)
                     per_move[name].append(time.perf_counter() - start)
+                # The workspace shows the round under the cursor once it rests;
+                # that happens here, untimed, not during the other tree's block.
+                await asyncio.sleep(2 * _debounce())
+                await _settle(side_pilot)
     return per_move
 
 
