@@ -30,7 +30,13 @@ from tests.gemini_server import (
     rate_limited,
     success,
 )
-from tests.tui_support import scripted_engine, settle, small_session, wait_until
+from tests.tui_support import (
+    ScriptedBackend,
+    scripted_engine,
+    settle,
+    small_session,
+    wait_until,
+)
 from tui.app import RipenApp
 from tui.screens.workspace import WorkspaceScreen
 from tui.widgets.preview import ImagePanel
@@ -317,16 +323,19 @@ async def test_quitting_during_a_generation_records_a_cancelled_attempt(
 async def test_a_result_after_leaving_the_screen_is_still_saved(
     engine: Engine, session_id: str
 ) -> None:
+    backend = engine.loaded_backend("scripted")
+    assert isinstance(backend, ScriptedBackend)
     app = RipenApp(session=session_id, engine=engine)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)
-        await refine(pilot, "DELAY then done")
+        await refine(pilot, "HOLD then done")
         await wait_until(pilot, lambda: bool(app.jobs))
         app.pop_screen()
         await pilot.pause()
+        backend.gate.set()  # the service answers only now, after the user left
         await wait_until(pilot, lambda: not app.jobs)
         await settle(pilot)
-        assert engine.tree(session_id).rounds[-1].instruction == "DELAY then done"
+        assert engine.tree(session_id).rounds[-1].instruction == "HOLD then done"
         assert app.is_running
 
 

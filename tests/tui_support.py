@@ -4,13 +4,15 @@ The scripted backend behaves like a paid service (20 and 40 credits, dollars per
 round) and reads cues from the instruction, so a test drives every outcome by
 typing, as a user would: ``BLOCK`` is refused by the service, ``SLOW`` waits until
 cancelled, ``RATE`` sits in a rate-limit wait with a countdown, ``DELAY`` takes half
-a second. Anything else brightens the parent image a little, with Pillow.
+a second, ``HOLD`` waits until the test opens the backend's ``gate``. Anything else
+brightens the parent image a little, with Pillow.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -52,6 +54,7 @@ class ScriptedBackend:
 
     def __init__(self) -> None:
         self.calls = 0
+        self.gate = threading.Event()
 
     def model_for(self, quality: Quality) -> str:
         return "scripted-ultra" if quality == "ultra" else "scripted-common"
@@ -92,6 +95,10 @@ class ScriptedBackend:
                 raise Cancelled("Cancelled during the rate-limit wait.")
         if "DELAY" in cue and cancel.wait(0.5):
             raise Cancelled("Cancelled.")
+        if "HOLD" in cue:
+            while not self.gate.wait(0.02):
+                if cancel.cancelled:
+                    raise Cancelled("Cancelled.")
         source = request.history[-1].image if request.history else request.inputs[0]
         with Image.open(source) as opened:
             image = ImageEnhance.Brightness(opened.convert("RGB")).enhance(1.08)
