@@ -14,8 +14,6 @@ import random
 import sqlite3
 from pathlib import Path
 
-from PIL import Image
-
 from bench.harness import (
     Figure,
     Section,
@@ -27,54 +25,15 @@ from bench.harness import (
     table,
     timed,
 )
-from core.backends.base import (
-    BlobStore,
-    GenerationRequest,
-    GenerationResult,
-    Quality,
-    Usage,
-)
-from core.cancel import CancelToken, ProgressCallback
 from core.config import load_config
 from core.engine import Engine
 from core.models import Round
+from tests.paid_backend import PaidBackend
 
 ROUNDS = 2000
 BATCH = 200
 DEPTH = 8
 OPEN_TARGET_MS = 500.0  # the interface's budget for opening such a session
-
-
-class TinyBackend:
-    """Answers every request at once with a 64x48 image of a colour of its own."""
-
-    name = "tiny"
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def model_for(self, quality: Quality) -> str:
-        return f"tiny-{quality}"
-
-    def credits_for(self, quality: Quality) -> int:
-        return 40 if quality == "ultra" else 20
-
-    def generate(
-        self,
-        request: GenerationRequest,
-        blobs: BlobStore,
-        progress: ProgressCallback,
-        cancel: CancelToken,
-    ) -> GenerationResult:
-        self.calls += 1
-        n = self.calls
-        colour = (n % 256, (n // 256) % 256, 90)
-        return GenerationResult(
-            image=Image.new("RGB", (64, 48), colour),
-            model=self.model_for("common"),
-            usage=Usage(input=10, output=1290, image=1290),
-            usd=0.039,
-        )
 
 
 INSTRUCTIONS = (
@@ -126,7 +85,7 @@ def grow_session(
 
 
 def _measure(home: Path, opens: int) -> Section:
-    engine = Engine(load_config(), backends={"tiny": TinyBackend()})
+    engine = Engine(load_config(), backends={"tiny": PaidBackend("tiny")})
     base, batches = grow_session(engine, ROUNDS)
     first_rate = BATCH / batches[0]
     last_rate = BATCH / batches[-1]

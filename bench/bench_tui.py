@@ -48,7 +48,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench.bench_store import TinyBackend, grow_session
+from bench.bench_store import grow_session
 from bench.harness import (
     Figure,
     Section,
@@ -61,6 +61,7 @@ from bench.harness import (
 from core.config import load_config
 from core.engine import Engine
 from core.models import Round
+from tests.paid_backend import PaidBackend
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZE = (120, 40)
@@ -86,7 +87,7 @@ def run(quick: bool = False) -> Section:
     runs = 3 if quick else 7
     blocks = 12 if quick else 40
     with scratch_home() as home:
-        engine = Engine(load_config(), backends={"tiny": TinyBackend()})
+        engine = Engine(load_config(), backends={"tiny": PaidBackend("tiny")})
         big, _ = grow_session(engine, ROUNDS)
         first, second = _two_2k_rounds(engine, home)
         homes = {

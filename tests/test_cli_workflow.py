@@ -12,7 +12,7 @@ from core import cli
 from core.config import load_config
 from core.engine import Engine
 from core.templates import builtin_templates
-from tests.test_meter import ChargingBackend
+from tests.paid_backend import PaidBackend
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any]:
@@ -24,16 +24,16 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any]:
 
 
 @pytest.fixture
-def charging(monkeypatch: pytest.MonkeyPatch) -> ChargingBackend:
+def charging(monkeypatch: pytest.MonkeyPatch) -> PaidBackend:
     """Every CLI command runs on an engine that also knows a charging backend."""
-    backend = ChargingBackend()
+    backend = PaidBackend()
     monkeypatch.setattr(
         cli, "_engine", lambda: Engine(load_config(), backends={"paid": backend})
     )
     return backend
 
 
-def paid_engine(backend: ChargingBackend) -> Engine:
+def paid_engine(backend: PaidBackend) -> Engine:
     return Engine(load_config(), backends={"paid": backend})
 
 
@@ -41,7 +41,7 @@ def paid_engine(backend: ChargingBackend) -> Engine:
 
 
 def test_hard_budget_refusal_is_a_budget_error(
-    capsys: pytest.CaptureFixture[str], charging: ChargingBackend
+    capsys: pytest.CaptureFixture[str], charging: PaidBackend
 ) -> None:
     engine = paid_engine(charging)
     base = engine.new_session("a watch", backend="paid", budget=40, hard_budget=True)
@@ -66,7 +66,7 @@ def test_hard_budget_refusal_is_a_budget_error(
 
 
 def test_soft_budget_only_warns(
-    capsys: pytest.CaptureFixture[str], charging: ChargingBackend
+    capsys: pytest.CaptureFixture[str], charging: PaidBackend
 ) -> None:
     base = paid_engine(charging).new_session("a watch", backend="paid", budget=20)
 
@@ -100,7 +100,7 @@ def test_new_with_hard_budget_is_shown_by_the_meter(
 
 
 def test_meter_json_contract(
-    capsys: pytest.CaptureFixture[str], charging: ChargingBackend
+    capsys: pytest.CaptureFixture[str], charging: PaidBackend
 ) -> None:
     charging.prices = [0.039, None]
     engine = paid_engine(charging)
@@ -124,7 +124,7 @@ def test_meter_json_contract(
 
 
 def test_lint_prints_the_report(
-    capsys: pytest.CaptureFixture[str], charging: ChargingBackend
+    capsys: pytest.CaptureFixture[str], charging: PaidBackend
 ) -> None:
     engine = paid_engine(charging)
     base = engine.new_session("a watch", backend="paid", budget=30)
@@ -144,7 +144,7 @@ def test_lint_prints_the_report(
 
 
 def test_templates_round_trip_through_toml(
-    capsys: pytest.CaptureFixture[str], charging: ChargingBackend, tmp_path: Path
+    capsys: pytest.CaptureFixture[str], charging: PaidBackend, tmp_path: Path
 ) -> None:
     engine = paid_engine(charging)
     base = engine.new_session("a watch", backend="paid")
@@ -240,7 +240,7 @@ def test_template_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_check_and_checklist(
-    capsys: pytest.CaptureFixture[str], charging: ChargingBackend
+    capsys: pytest.CaptureFixture[str], charging: PaidBackend
 ) -> None:
     engine = paid_engine(charging)
     base = engine.new_session("a watch", backend="paid")
@@ -257,7 +257,7 @@ def test_check_and_checklist(
 
 
 def test_search_across_sessions_with_hostile_text(
-    capsys: pytest.CaptureFixture[str], charging: ChargingBackend
+    capsys: pytest.CaptureFixture[str], charging: PaidBackend
 ) -> None:
     engine = paid_engine(charging)
     base = engine.new_session("a watch", backend="paid", title="Watch ad")
@@ -274,7 +274,7 @@ def test_search_across_sessions_with_hostile_text(
 
 
 def test_export_writes_files_and_refuses_to_overwrite(
-    capsys: pytest.CaptureFixture[str], charging: ChargingBackend, tmp_path: Path
+    capsys: pytest.CaptureFixture[str], charging: PaidBackend, tmp_path: Path
 ) -> None:
     engine = paid_engine(charging)
     base = engine.new_session("a watch", backend="paid", title="../../etc")
@@ -304,7 +304,7 @@ def test_export_writes_files_and_refuses_to_overwrite(
 
 
 def test_human_output_is_text(
-    capsys: pytest.CaptureFixture[str], charging: ChargingBackend
+    capsys: pytest.CaptureFixture[str], charging: PaidBackend
 ) -> None:
     base = paid_engine(charging).new_session("a watch", backend="paid")
 
@@ -316,7 +316,7 @@ def test_human_output_is_text(
 
 
 def test_slots_fill_the_skeletons(
-    capsys: pytest.CaptureFixture[str], charging: ChargingBackend
+    capsys: pytest.CaptureFixture[str], charging: PaidBackend
 ) -> None:
     base = paid_engine(charging).new_session("a watch", backend="paid")
 

@@ -7,16 +7,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
-from core.backends.base import (
-    BlobStore,
-    GenerationRequest,
-    GenerationResult,
-    Quality,
-    Usage,
-)
-from core.cancel import CancelToken, ProgressCallback
+from core.cancel import CancelToken
 from core.config import load_config
 from core.engine import Engine
 from core.errors import (
@@ -28,45 +20,7 @@ from core.errors import (
     NotUnderstood,
 )
 from core.store import SCHEMA_VERSION
-
-
-class PaidBackend:
-    """A backend that charges like Gemini and can be told to fail or stall."""
-
-    name = "paid"
-
-    def __init__(self) -> None:
-        self.fail_next: Exception | None = None
-        self.requests: list[GenerationRequest] = []
-        self.gate: threading.Event | None = None
-
-    def model_for(self, quality: Quality) -> str:
-        return f"paid-{quality}"
-
-    def credits_for(self, quality: Quality) -> int:
-        return 40 if quality == "ultra" else 20
-
-    def generate(
-        self,
-        request: GenerationRequest,
-        blobs: BlobStore,
-        progress: ProgressCallback,
-        cancel: CancelToken,
-    ) -> GenerationResult:
-        self.requests.append(request)
-        if self.gate is not None:
-            while not self.gate.wait(0.02):
-                cancel.raise_if_cancelled()
-        if self.fail_next is not None:
-            error, self.fail_next = self.fail_next, None
-            raise error
-        shade = (len(self.requests) * 37) % 256
-        return GenerationResult(
-            image=Image.new("RGB", (64, 48), (shade, 100, 200)),
-            model=self.model_for(request.quality),
-            usage=Usage(input=10, output=1290, image=1290, thoughts=None),
-            usd=0.039,
-        )
+from tests.paid_backend import PaidBackend
 
 
 @pytest.fixture

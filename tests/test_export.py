@@ -21,13 +21,13 @@ from core.export import (
     safe_name,
 )
 from core.models import Round
-from tests.test_meter import ChargingBackend, charging_engine
+from tests.paid_backend import PaidBackend, charging_engine
 
 FAKE_KEY = "AIzaFakeKeyForExportTests0123456789"
 
 
 @pytest.fixture
-def paid() -> tuple[Engine, ChargingBackend]:
+def paid() -> tuple[Engine, PaidBackend]:
     return charging_engine()
 
 
@@ -54,7 +54,7 @@ def all_text(folder: Path) -> str:
 
 
 def test_export_writes_four_named_files(
-    paid: tuple[Engine, ChargingBackend], coffee_path: Path, tmp_path: Path
+    paid: tuple[Engine, PaidBackend], coffee_path: Path, tmp_path: Path
 ) -> None:
     engine, _ = paid
     branch = build_branch(engine, coffee_path, "Coffee ad")
@@ -76,7 +76,7 @@ def test_export_writes_four_named_files(
 
 
 def test_png_carries_the_instruction_chain_and_models(
-    paid: tuple[Engine, ChargingBackend], coffee_path: Path, tmp_path: Path
+    paid: tuple[Engine, PaidBackend], coffee_path: Path, tmp_path: Path
 ) -> None:
     engine, _ = paid
     branch = build_branch(engine, coffee_path, "Coffee ad")
@@ -95,7 +95,7 @@ def test_png_carries_the_instruction_chain_and_models(
 
 
 def test_nothing_exported_names_the_key_or_a_local_folder(
-    paid: tuple[Engine, ChargingBackend],
+    paid: tuple[Engine, PaidBackend],
     coffee_path: Path,
     tmp_path: Path,
     ripen_home: Path,
@@ -117,7 +117,7 @@ def test_nothing_exported_names_the_key_or_a_local_folder(
 
 
 def test_contact_sheet_has_a_tile_per_round_and_dims_alternatives(
-    paid: tuple[Engine, ChargingBackend], coffee_path: Path, tmp_path: Path
+    paid: tuple[Engine, PaidBackend], coffee_path: Path, tmp_path: Path
 ) -> None:
     engine, _ = paid
     branch = build_branch(engine, coffee_path, "Coffee ad")
@@ -154,7 +154,7 @@ def test_contact_sheet_has_a_tile_per_round_and_dims_alternatives(
 
 
 def test_report_and_json_hold_rounds_costs_notes_and_checklist(
-    paid: tuple[Engine, ChargingBackend], coffee_path: Path, tmp_path: Path
+    paid: tuple[Engine, PaidBackend], coffee_path: Path, tmp_path: Path
 ) -> None:
     engine, backend = paid
     backend.prices = [0.039, 0.039, 0.039, None, 0.039, 0.134]
@@ -189,7 +189,7 @@ def test_report_and_json_hold_rounds_costs_notes_and_checklist(
 
 
 def test_lint_warnings_reach_the_report(
-    paid: tuple[Engine, ChargingBackend], tmp_path: Path
+    paid: tuple[Engine, PaidBackend], tmp_path: Path
 ) -> None:
     engine, _ = paid
     base = engine.new_session("a watch", backend="paid", title="Watch")
@@ -203,7 +203,7 @@ def test_lint_warnings_reach_the_report(
 
 
 def test_existing_files_are_never_overwritten_without_force(
-    paid: tuple[Engine, ChargingBackend], coffee_path: Path, tmp_path: Path
+    paid: tuple[Engine, PaidBackend], coffee_path: Path, tmp_path: Path
 ) -> None:
     engine, _ = paid
     branch = build_branch(engine, coffee_path, "Coffee ad")
@@ -224,7 +224,7 @@ def test_existing_files_are_never_overwritten_without_force(
     ("fmt", "suffix", "kind"), [("jpeg", ".jpg", "JPEG"), ("webp", ".webp", "WEBP")]
 )
 def test_other_image_formats(
-    paid: tuple[Engine, ChargingBackend],
+    paid: tuple[Engine, PaidBackend],
     coffee_path: Path,
     tmp_path: Path,
     fmt: str,
@@ -274,7 +274,7 @@ def test_long_titles_are_bounded_in_bytes() -> None:
     [("../../etc", "etc"), (".hidden", "hidden"), ("x" * 300, "x" * 80)],
 )
 def test_odd_titles_stay_inside_the_export_folder(
-    paid: tuple[Engine, ChargingBackend],
+    paid: tuple[Engine, PaidBackend],
     tmp_path: Path,
     title: str,
     expected: str,

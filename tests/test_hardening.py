@@ -15,7 +15,7 @@ from core.cli import main
 from core.config import load_config
 from core.engine import Engine
 from core.errors import BudgetExceeded
-from tests.test_engine import PaidBackend
+from tests.paid_backend import PaidBackend
 
 ESCAPES = "\x1b[2J\x1b]52;c;aGk=\x07\u202e"
 

@@ -3,69 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from PIL import Image
 
-from core.backends.base import (
-    BlobStore,
-    GenerationRequest,
-    GenerationResult,
-    Quality,
-    Usage,
-)
-from core.cancel import CancelToken, ProgressCallback
-from core.config import load_config
 from core.engine import Engine
 from core.meter import format_usd, meter, regeneration_estimate
-
-
-class ChargingBackend:
-    """Charges like the service: 20 credits Common, 40 Ultra; dollars on demand.
-
-    ``prices`` is consumed one per call; None stands for a round whose price the
-    service did not report.
-    """
-
-    name = "paid"
-
-    def __init__(self) -> None:
-        self.prices: list[float | None] = []
-        self.calls = 0
-
-    def model_for(self, quality: Quality) -> str:
-        return f"paid-{quality}"
-
-    def credits_for(self, quality: Quality) -> int:
-        return 40 if quality == "ultra" else 20
-
-    def generate(
-        self,
-        request: GenerationRequest,
-        blobs: BlobStore,
-        progress: ProgressCallback,
-        cancel: CancelToken,
-    ) -> GenerationResult:
-        self.calls += 1
-        usd = self.prices.pop(0) if self.prices else 0.039
-        shade = (self.calls * 41) % 256
-        return GenerationResult(
-            image=Image.new("RGB", (48, 32), (shade, 90, 160)),
-            model=self.model_for(request.quality),
-            usage=Usage(input=10, output=1290, image=1290),
-            usd=usd,
-        )
-
-
-def charging_engine() -> tuple[Engine, ChargingBackend]:
-    backend = ChargingBackend()
-    return Engine(load_config(), backends={"paid": backend}), backend
+from tests.paid_backend import PaidBackend, charging_engine
 
 
 @pytest.fixture
-def paid() -> tuple[Engine, ChargingBackend]:
+def paid() -> tuple[Engine, PaidBackend]:
     return charging_engine()
 
 
-def test_spent_remaining_and_tier_counts(paid: tuple[Engine, ChargingBackend]) -> None:
+def test_spent_remaining_and_tier_counts(paid: tuple[Engine, PaidBackend]) -> None:
     engine, _ = paid
     base = engine.new_session("a luxury watch on dark wood", backend="paid")
     r2 = engine.refine(base.id, "move the watch higher and more centred")
@@ -84,7 +33,7 @@ def test_spent_remaining_and_tier_counts(paid: tuple[Engine, ChargingBackend]) -
 
 
 def test_thresholds_amber_at_80_and_red_at_100_percent(
-    paid: tuple[Engine, ChargingBackend],
+    paid: tuple[Engine, PaidBackend],
 ) -> None:
     engine, _ = paid
     base = engine.new_session("a watch", backend="paid", budget=100)
@@ -102,7 +51,7 @@ def test_thresholds_amber_at_80_and_red_at_100_percent(
 
 
 def test_unknown_dollars_are_never_counted_as_zero(
-    paid: tuple[Engine, ChargingBackend],
+    paid: tuple[Engine, PaidBackend],
 ) -> None:
     engine, backend = paid
     backend.prices = [0.039, None, 0.134]
@@ -123,7 +72,7 @@ def test_unknown_dollars_are_never_counted_as_zero(
 
 
 def test_free_local_style_rounds_cost_known_zero_dollars(
-    paid: tuple[Engine, ChargingBackend],
+    paid: tuple[Engine, PaidBackend],
 ) -> None:
     engine, _ = paid
     free = engine.new_session("a watch", backend="paid", budget=140)
@@ -135,7 +84,7 @@ def test_free_local_style_rounds_cost_known_zero_dollars(
     assert (m.spent, m.usd, m.usd_unknown_rounds) == (0, 0.0, 0)
 
 
-def test_session_budget_is_configurable(paid: tuple[Engine, ChargingBackend]) -> None:
+def test_session_budget_is_configurable(paid: tuple[Engine, PaidBackend]) -> None:
     engine, _ = paid
     base = engine.new_session("a watch", backend="paid", budget=400)
 
@@ -150,7 +99,7 @@ def test_regeneration_comparison_follows_the_guide() -> None:
 
 
 def test_regeneration_comparison_prices_the_current_branch(
-    paid: tuple[Engine, ChargingBackend],
+    paid: tuple[Engine, PaidBackend],
 ) -> None:
     engine, _ = paid
     base = engine.new_session("a watch", backend="paid")
@@ -169,7 +118,7 @@ def test_regeneration_comparison_prices_the_current_branch(
 
 
 def test_projection_prices_the_rest_of_the_active_template(
-    paid: tuple[Engine, ChargingBackend],
+    paid: tuple[Engine, PaidBackend],
 ) -> None:
     from core import library
 
@@ -196,7 +145,7 @@ def test_projection_prices_the_rest_of_the_active_template(
     )
 
 
-def test_no_template_means_no_projection(paid: tuple[Engine, ChargingBackend]) -> None:
+def test_no_template_means_no_projection(paid: tuple[Engine, PaidBackend]) -> None:
     engine, _ = paid
     base = engine.new_session("a watch", backend="paid")
 
