@@ -196,7 +196,7 @@ def cmd_demo(args: argparse.Namespace) -> dict[str, Any]:
     # Progress lines would stay in the terminal behind the interface; show them
     # only when the demo is built without it.
     show = _progress(args) if args.no_ui else None
-    session = ensure_demo(engine, progress=show)
+    session = ensure_demo(engine, progress=show, fresh=args.fresh)
     if args.json or args.no_ui:
         return dict(engine.tree(session.id).to_json())
     _open_interface(session=session.id, images=args.images)
@@ -311,6 +311,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo = command("demo", cmd_demo, "open the demo session (built once, offline)")
     demo.add_argument(
         "--no-ui", action="store_true", help="build the demo and print its tree"
+    )
+    demo.add_argument(
+        "--fresh",
+        action="store_true",
+        help="build a new demo session (the old one stays in the sessions list)",
     )
     demo.add_argument(
         "--images", choices=["auto", "tgp", "sixel", "halfcell", "unicode"]

@@ -35,9 +35,14 @@ def sample_photo(name: str, folder: Path) -> Path:
     return path
 
 
-def ensure_demo(engine: Engine, progress: ProgressCallback | None = None) -> Session:
-    """Return the demo session, building it first if this data folder has none."""
-    existing = engine.store.setting(DEMO_KEY)
+def ensure_demo(
+    engine: Engine, progress: ProgressCallback | None = None, fresh: bool = False
+) -> Session:
+    """Return the demo session, building it first if this data folder has none.
+
+    ``fresh`` builds a new one even so; the old one stays, as any other session.
+    """
+    existing = None if fresh else engine.store.setting(DEMO_KEY)
     if existing:
         try:
             return engine.session(existing)

@@ -13,9 +13,11 @@ from __future__ import annotations
 import io
 import logging
 import sqlite3
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +80,19 @@ def validate_region(region: str | None) -> str | None:
     from core.backends.local.regions import validate_region as check
 
     return check(region)
+
+
+@dataclass(frozen=True)
+class SaveTurn:
+    """One of several concurrent calls' place in the order their rounds are saved.
+
+    Each waits for the call before it to be saved (or to fail) before saving its
+    own round, so that an A/B pair's round numbers follow the order its
+    instructions were given in, whichever answer arrives first.
+    """
+
+    before: threading.Event | None
+    done: threading.Event
 
 
 class Engine:
@@ -228,7 +243,20 @@ class Engine:
         )
         return int(row["c"]) if row else 0
 
+    def remember_opened(self, session_id: str) -> None:
+        """Make ``session_id`` the one ``ripen --last`` reopens.
+
+        Best effort: a database that cannot be written to (read-only, locked for
+        longer than the busy timeout) costs the memory, not the session.
+        """
+        try:
+            self.store.set_setting("last_session", session_id)
+        except sqlite3.Error as exc:
+            log.warning("could not remember the last session: %s", exc)
+
     def last_session(self) -> Session | None:
+        """The session last opened in the interface or given a round, else the
+        most recently changed one."""
         ident = self.store.setting("last_session")
         if ident:
             try:
@@ -345,6 +373,7 @@ class Engine:
         image_size: str | None = None,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
+        save_turn: SaveTurn | None = None,
     ) -> Round:
         """Refine a round; if it already has children, this starts a new branch."""
         parent = self.round(round_id)
@@ -396,6 +425,7 @@ class Engine:
             extra_warnings=warnings,
             progress=progress,
             cancel=cancel,
+            save_turn=save_turn,
         )
 
     def ab(
@@ -417,17 +447,29 @@ class Engine:
         parent = self.round(round_id)  # fail fast, before any thread starts
         self._check_budget_for(parent, len(instructions), options)
         cancel = cancel or CancelToken()
+        saved = [threading.Event() for _ in instructions]
+        turns = [
+            SaveTurn(saved[index - 1] if index else None, saved[index])
+            for index in range(len(instructions))
+        ]
 
-        def one(text: str) -> Round | RipenError:
+        def one(text: str, turn: SaveTurn) -> Round | RipenError:
             try:
                 return self.refine(
-                    round_id, text, cancel=cancel, progress=progress, **options
+                    round_id,
+                    text,
+                    cancel=cancel,
+                    progress=progress,
+                    save_turn=turn,
+                    **options,
                 )
             except RipenError as error:
                 return error
+            finally:
+                turn.done.set()
 
         with ThreadPoolExecutor(max_workers=len(instructions)) as pool:
-            return list(pool.map(one, instructions))
+            return list(pool.map(one, instructions, turns))
 
     def _check_budget_for(
         self, parent: Round, count: int, options: dict[str, Any]
@@ -681,6 +723,7 @@ class Engine:
         label: str | None = None,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
+        save_turn: SaveTurn | None = None,
     ) -> Round:
         cancel = cancel or CancelToken()
         instruction = label if label is not None else request.instruction
@@ -751,6 +794,8 @@ class Engine:
             if result.model_turn is None
             else redact(dumps(result.model_turn)),
         }
+        if save_turn is not None and save_turn.before is not None:
+            save_turn.before.wait()
         with self.store.transaction() as db:
             if session_row is not None:
                 Store.insert(db, "sessions", session_row)

@@ -195,3 +195,18 @@ def test_two_processes_refining_one_session_both_save(
     numbers = sorted(r["number"] for r in tree["rounds"])
     assert numbers == list(range(1, 12))
     assert sum(r["parent"] == base["round"] for r in tree["rounds"]) == 10
+
+
+def test_demo_fresh_builds_a_new_demo_and_keeps_the_old(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, first, _ = run(capsys, "demo", "--no-ui", "--json")
+    assert code == 0
+    code, again, _ = run(capsys, "demo", "--no-ui", "--json")
+    assert again["session"] == first["session"]  # built once
+    code, fresh, _ = run(capsys, "demo", "--no-ui", "--fresh", "--json")
+    assert code == 0 and fresh["session"] != first["session"]
+    assert len(fresh["rounds"]) == len(first["rounds"])
+    code, listed, _ = run(capsys, "sessions", "--json")
+    ids = {s["session"] for s in listed["sessions"]}
+    assert ids == {first["session"], fresh["session"]}

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from core.cancel import CancelToken
+from core.backends.base import BlobStore, GenerationRequest, GenerationResult
+from core.cancel import CancelToken, ProgressCallback
 from core.config import load_config
 from core.engine import Engine
 from core.errors import (
@@ -19,6 +20,7 @@ from core.errors import (
     NotFound,
     NotUnderstood,
 )
+from core.models import Round
 from core.store import SCHEMA_VERSION
 from tests.paid_backend import PaidBackend
 
@@ -148,6 +150,27 @@ def test_cancel_during_a_call_records_a_cancelled_attempt(engine: Engine) -> Non
     tree = engine.tree(base.session)
     assert [a.kind for a in tree.attempts] == ["cancelled"]
     assert len(tree.rounds) == 1 and tree.session.credits == 20
+
+
+def test_ab_rounds_are_numbered_in_the_order_given_whichever_answers_first() -> None:
+    class FirstIsSlow(PaidBackend):
+        def generate(
+            self,
+            request: GenerationRequest,
+            blobs: BlobStore,
+            progress: ProgressCallback,
+            cancel: CancelToken,
+        ) -> GenerationResult:
+            if "first" in request.instruction:
+                cancel.wait(0.3)  # the second answers well before it
+            return super().generate(request, blobs, progress, cancel)
+
+    engine = Engine(load_config(), backends={"paid": FirstIsSlow()})
+    base = engine.new_session("a watch", backend="paid")
+    first, second = engine.ab(base.id, ["first: warmer light", "second: cooler"])
+    assert isinstance(first, Round) and isinstance(second, Round)
+    assert (first.number, second.number) == (2, 3)
+    assert second.created < first.created  # the second answered first, yet is #3
 
 
 def test_ab_runs_alternatives_concurrently(engine: Engine) -> None:

@@ -164,8 +164,11 @@ async def test_branch_from_an_earlier_round(engine: Engine, session_id: str) -> 
         rounds = {r.number: r for r in engine.tree(session_id).rounds}
         assert rounds[4].parent == rounds[2].id  # a sibling of #3: a branch
         assert engine.session(session_id).current_round == rounds[4].id
+        # Drawn as the second line out of #2: under its own heading, below #2.
         node = workspace(app).query_one(SessionTree).nodes[rounds[4].id]
-        assert node.parent is not None and node.parent.data == rounds[2]
+        heading = node.parent
+        assert heading is not None and str(heading.label) == "branch B · 1 round"
+        assert heading.parent is not None and heading.parent.data == rounds[2]
 
 
 async def test_ab_pair_then_compare_and_pick_the_winner(
@@ -359,11 +362,12 @@ async def test_the_tier_toggle_and_the_keep_clause(
         assert (newest.quality, newest.credits) == ("ultra", 40)
 
 
-async def test_a_fork_nests_each_alternative_with_its_own_line(
+async def test_a_fork_puts_each_alternative_under_a_heading_of_its_own(
     engine: Engine, session_id: str
 ) -> None:
     # #1 -> #2 -> #3, then two alternatives of #3: #4 (the winner, refined on to #6)
-    # and #5. Only the fork indents; what follows #4 sits under #4, not beside #5.
+    # and #5. Only the fork indents: each alternative's line sits under a heading,
+    # so #6 follows #4 and cannot be read as a third alternative.
     third = engine.round(engine.session(session_id).current_round or "")
     fourth, fifth = (engine.refine(third.id, f"Brighten {n}") for n in ("a", "b"))
     engine.mark_winner(fourth.id)
@@ -373,23 +377,26 @@ async def test_a_fork_nests_each_alternative_with_its_own_line(
         await settle(pilot)
         tree = workspace(app).query_one(SessionTree)
 
-        def place(ident: str) -> tuple[int, str | None]:
-            """How deep a round's line is indented, and the round it sits under."""
+        def place(ident: str) -> tuple[int, str]:
+            """How deep a round's line is indented, and the line it sits under."""
             parent = tree.nodes[ident].parent
-            holder = None if parent is None or parent.is_root else parent.data
-            depth, above = 0, parent
-            while above is not None and not above.is_root:
+            assert parent is not None
+            depth, above = 0, parent.parent
+            while above is not None:
                 depth, above = depth + 1, above.parent
-            return depth, holder.id if holder is not None else None
+            return depth, "" if parent.is_root else str(parent.label)
 
         first_three = [r.id for r in engine.tree(session_id).rounds[:3]]
-        assert [place(ident) for ident in first_three] == [(0, None)] * 3
-        assert place(fourth.id) == (1, third.id)
-        assert place(fifth.id) == (1, third.id)
-        assert place(sixth.id) == (2, fourth.id)
-        # The winner's line comes first under the fork.
-        under_third = [child.data for child in tree.nodes[third.id].children]
-        assert [r.id for r in under_third if r is not None] == [fourth.id, fifth.id]
+        assert [place(ident) for ident in first_three] == [(0, "")] * 3
+        assert place(fourth.id) == (2, "branch A ✓ · 2 rounds")
+        assert place(sixth.id) == (2, "branch A ✓ · 2 rounds")
+        assert place(fifth.id) == (2, "branch B · 1 round")
+        headings = [str(node.label) for node in tree.nodes[third.id].children]
+        assert headings == ["branch A ✓ · 2 rounds", "branch B · 1 round"]
+        # On a heading, the keys and the preview act on the line's first round.
+        tree.move_cursor(tree.nodes[third.id].children[1], animate=False)
+        await settle(pilot)
+        assert tree.selected == engine.round(fifth.id)
 
 
 async def test_a_missing_image_shows_a_placeholder(
@@ -494,6 +501,39 @@ async def test_the_palette_runs_workspace_commands(
         await settle(pilot)
         current = engine.session(session_id).current_round or ""
         assert engine.round(current).starred
+
+
+async def test_the_palette_finds_commands_by_their_help_and_shows_their_keys(
+    engine: Engine, session_id: str
+) -> None:
+    from textual.command import CommandList, CommandPalette
+
+    from tui.screens.new_session import NewSessionScreen
+
+    app = RipenApp(session=session_id, engine=engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"sessions")
+        await pilot.pause(0.3)
+        palette = app.screen
+        assert isinstance(palette, CommandPalette)
+        found = palette.query_one(CommandList)
+        shown_text = " ".join(
+            str(found.get_option_at_index(n).prompt) for n in range(found.option_count)
+        )
+        assert "session: open another" in shown_text
+        assert "(key: o)" in shown_text
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"session: new")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, NewSessionScreen)
 
 
 async def test_lint_warnings_follow_typing_and_one_key_appends_the_keep_clause(
@@ -855,3 +895,17 @@ async def test_compare_names_the_older_alternative_a(
         screen.session_tree.select(newer.id)
         await settle(pilot)
         assert screen.compare_pair() == (older.id, newer.id)
+
+
+async def test_last_reopens_the_session_last_opened_not_the_last_changed(
+    engine: Engine, session_id: str, tmp_path: Path
+) -> None:
+    other = small_session(engine, tmp_path, rounds=1)
+    last = engine.last_session()
+    assert last is not None and last.id == other.id  # changed most recently
+    async with RipenApp(session=session_id, engine=engine).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+    app = RipenApp(last=True, engine=engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert workspace(app).session_id == session_id

@@ -21,6 +21,7 @@ from textual.worker import Worker
 
 from core.engine import Engine
 from core.errors import NotFound, RipenError
+from core.models import Round
 from tui.commands import RipenCommands
 from tui.errors import handle_worker_state, show_error
 from tui.keys import APP_BINDINGS, binding_ids, load_keymap, own_binding_ids
@@ -157,6 +158,16 @@ class RipenApp(App[None]):
 
     def action_sessions(self) -> None:
         self.open_sessions()
+
+    def action_new_session(self) -> None:
+        """The new-session form; the workspace of the session it starts opens."""
+        from tui.screens.new_session import NewSessionScreen
+
+        def started(first: Round | None) -> None:
+            if first is not None:
+                self.open_workspace(first.session)
+
+        self.push_screen(NewSessionScreen(self.engine), started)
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen

@@ -1,8 +1,10 @@
 """The command palette's commands, named "group: action" so they sort and read well.
 
 Every command is an action the workspace (or the app) already has a key for; the
-palette is a second way in, for the command whose key the user forgot. Commands of
-the workspace are offered only while the palette is open over the workspace.
+palette is a second way in, for the command whose key the user forgot, and it
+shows that key beside the command. A search matches the name or the line of help
+("sessions" finds "session: open another"). Commands of the workspace are offered
+only while the palette is open over the workspace.
 """
 
 from __future__ import annotations
@@ -11,8 +13,11 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
+
+from tui.keys import APP_BINDINGS, PROMPT_BINDINGS, TREE_BINDINGS, WORKSPACE_BINDINGS
 
 
 @dataclass(frozen=True)
@@ -48,9 +53,25 @@ COMMANDS: tuple[Command, ...] = (
     Command("session: export", "export", "Write the image, contact sheet and report"),
     Command("session: templates", "templates", "Browse, apply or save templates"),
     Command("session: open another", "app.sessions", "The sessions list", False),
+    Command(
+        "session: new", "app.new_session", "Start one from a prompt or photos", False
+    ),
     Command("app: help", "app.help", "Every key of this screen", False),
     Command("app: quit", "app.quit", "Quit ripen", False),
 )
+
+
+def key_for(action: str) -> Binding | None:
+    """The binding that runs ``action`` by a key, if there is one."""
+
+    def bare(name: str) -> str:
+        return name.removeprefix("app.").removeprefix("screen.")
+
+    for table in (APP_BINDINGS, WORKSPACE_BINDINGS, TREE_BINDINGS, PROMPT_BINDINGS):
+        for binding in table:
+            if isinstance(binding, Binding) and bare(binding.action) == bare(action):
+                return binding
+    return None
 
 
 def available(screen: Screen[Any]) -> list[Command]:
@@ -64,22 +85,29 @@ def available(screen: Screen[Any]) -> list[Command]:
 class RipenCommands(Provider):
     """ripen's commands for Textual's command palette."""
 
+    def _help(self, command: Command) -> str:
+        binding = key_for(command.action)
+        if binding is None:
+            return command.help
+        return f"{command.help} (key: {self.app.get_key_display(binding)})"
+
     async def discover(self) -> Hits:
         for command in available(self.screen):
             yield DiscoveryHit(
                 command.name,
                 partial(self.screen.run_action, command.action),
-                help=command.help,
+                help=self._help(command),
             )
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for command in available(self.screen):
-            score = matcher.match(command.name)
+            # The name counts more than the help line, so names rank first.
+            score = max(matcher.match(command.name), matcher.match(command.help) / 2)
             if score > 0:
                 yield Hit(
                     score,
                     matcher.highlight(command.name),
                     partial(self.screen.run_action, command.action),
-                    help=command.help,
+                    help=self._help(command),
                 )

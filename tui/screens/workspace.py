@@ -127,6 +127,7 @@ class WorkspaceScreen(Screen[None]):
             gc.disable()
             self.call_after_refresh(gc.enable)
         self.reload()
+        self.engine.remember_opened(self.session_id)
 
     def on_unmount(self) -> None:
         gc.enable()  # in case the screen goes before its first frame

@@ -2,14 +2,14 @@
 
 A session is mostly one long line of refinements with the occasional fork, so the
 tree does not nest a round under its parent when it is the only child: that would
-indent a twenty-round session twenty levels deep. A line stays on one level until a
-round has two or more children (an A/B pair, a branch); there every child starts a
-line of its own, nested under the round they grew from, the winner first, and the
-rest of each such line is nested under its first round, so that what follows an
-alternative cannot be read as one more alternative. Failed attempts sit dimmed under
-the round they tried to refine. Nodes are built from the
-session's rows with nothing but string work, so a session of thousands of rounds
-opens at once.
+indent a twenty-round session twenty levels deep. Rounds one after another are
+lines at the same level, read top to bottom. Where a round has two or more children
+(an A/B pair, a branch) each child's line goes under a branch heading of its own
+(``branch A``, ``branch B``, in the order they were made, the winner marked),
+nested under the round they grew from, so that what follows an alternative cannot
+be read as one more alternative. Failed attempts sit dimmed under the round they
+tried to refine. Nodes are built from the session's rows with nothing but string
+work, so a session of thousands of rounds opens at once.
 
 The tree does not pass Textual's ``NodeHighlighted`` on for every line the cursor
 crosses: it posts :class:`SessionTree.Rested` once the cursor has stayed put for
@@ -67,9 +67,14 @@ def attempt_label(a: Attempt) -> Text:
     )
 
 
-def fork_order(children: list[Round]) -> list[Round]:
-    """The lines a fork starts, in the order drawn: winners first, then by number."""
-    return sorted(children, key=lambda child: not child.winner)
+def branch_label(index: int, head: Round, rounds: int) -> Text:
+    """The heading of one line out of a fork: its letter, winner mark and length."""
+    letter = chr(ord("A") + index) if index < 26 else str(index + 1)
+    return line(
+        (f"branch {letter}", "bold"),
+        *([(" ✓", "bold green")] if head.winner else []),
+        (f" · {rounds} round{'s' * (rounds != 1)}", "dim"),
+    )
 
 
 class SessionTree(Tree[Item]):
@@ -124,37 +129,53 @@ class SessionTree(Tree[Item]):
         for a in rounds.attempts:
             attempts[a.parent].append(a)
 
-        # Each entry starts a line of rounds under a node (a fork's lines hold the
-        # rest of themselves under their first round); lines are walked with an
-        # explicit stack so that no branch depth can exhaust Python's recursion.
-        lines: list[tuple[TreeNode[Item], Round, bool]] = [
-            (self.root, first, False) for first in reversed(children[None])
+        def length(head: Round) -> int:
+            """Rounds in the line that starts at ``head``, up to its end or fork."""
+            count, kids = 1, children.get(head.id, [])
+            while len(kids) == 1:
+                count, kids = count + 1, children.get(kids[0].id, [])
+            return count
+
+        # Each entry is a line of rounds to lay out under a node. Lines are walked
+        # with an explicit stack so that no branch depth can exhaust the recursion.
+        lines: list[tuple[TreeNode[Item], Round]] = [
+            (self.root, first) for first in reversed(children[None])
         ]
         while lines:
-            where, step, forked = lines.pop()
+            where, step = lines.pop()
             while True:
                 kids = children.get(step.id, [])
                 failed = attempts.get(step.id, [])
                 forks = len(kids) > 1
-                holds = forked and len(kids) == 1
                 label = round_label(step, step.id == self.current)
                 node = self._append_node(
-                    where, label, step, nested=forks or holds or bool(failed)
+                    where, label, step, nested=forks or bool(failed)
                 )
                 for a in failed:
                     self._append_node(node, attempt_label(a), a)
-                if forks:
-                    for kid in reversed(fork_order(kids)):
-                        lines.append((node, kid, True))
-                if len(kids) != 1:
-                    break
-                if holds:
-                    where, forked = node, False
-                step = kids[0]
+                if len(kids) == 1:
+                    step = kids[0]
+                    continue
+                # A heading per line out of the fork; its item is the line's first
+                # round, so the keys and the preview act on that round there.
+                headed = [
+                    (self._heading(node, branch_label(n, kid, length(kid)), kid), kid)
+                    for n, kid in enumerate(kids)
+                ]
+                lines.extend(reversed(headed))
+                break
         for a in attempts.get(None, []):
             self._append_node(self.root, attempt_label(a), a)
         self._invalidate()
         self.select(cursor or self.current)
+
+    def _heading(
+        self, parent: TreeNode[Item], label: Text, head: Round
+    ) -> TreeNode[Item]:
+        """A branch heading: a node that holds a line, not a round of its own."""
+        node = self._add_node(parent, label, head, expand=True)
+        parent._children.append(node)
+        return node
 
     def _append_node(
         self, parent: TreeNode[Item], label: Text, item: Item, nested: bool = False
