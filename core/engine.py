@@ -18,6 +18,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,10 @@ from core.store import Store, dumps, new_id, now_iso
 from core.text import clean_text
 
 log = logging.getLogger("ripen.engine")
+
+RESERVATION_SECONDS = 30 * 60
+"""How long credits held for a call in flight count against a hard budget; longer
+than any call with its retries can take."""
 
 MAX_INSTRUCTION = 10_000
 
@@ -394,39 +399,93 @@ class Engine:
             quality,
             BudgetState(spent=session.credits, budget=session.budget, round_cost=cost),
         )
-        if (
-            session.hard_budget
-            and cost > 0
-            and not over_budget
-            and session.credits + cost > session.budget
-        ):
-            raise BudgetExceeded(
-                f"This round costs {cost} credits and {session.credits} of the "
-                f"session's {session.budget} are spent; pass --over-budget to go on."
+        held = None
+        if session.hard_budget and cost > 0 and not over_budget:
+            held = self._reserve(session, cost)
+        try:
+            request = GenerationRequest(
+                mode="refine",
+                instruction=instruction,
+                quality=quality,
+                aspect=session.aspect,
+                region=region,
+                keep=keep,
+                image_size=image_size,
+                history=tuple(self._turn(r) for r in branch),
+                refs=references,
+                session_id=session.id,
+                context_policy=session.context_policy,
             )
-        request = GenerationRequest(
-            mode="refine",
-            instruction=instruction,
-            quality=quality,
-            aspect=session.aspect,
-            region=region,
-            keep=keep,
-            image_size=image_size,
-            history=tuple(self._turn(r) for r in branch),
-            refs=references,
-            session_id=session.id,
-            context_policy=session.context_policy,
-        )
-        return self._run(
-            engine_backend,
-            request,
-            session_row=None,
-            parent=parent,
-            extra_warnings=warnings,
-            progress=progress,
-            cancel=cancel,
-            save_turn=save_turn,
-        )
+            return self._run(
+                engine_backend,
+                request,
+                session_row=None,
+                parent=parent,
+                extra_warnings=warnings,
+                progress=progress,
+                cancel=cancel,
+                save_turn=save_turn,
+                reservation=held,
+            )
+        finally:
+            if held is not None:
+                self._release(held)  # a no-op once the round saved has taken it
+
+    def _reserve(self, session: Session, cost: int) -> str:
+        """Hold ``cost`` credits of a hard budget for a call about to be made.
+
+        The check and the hold are one transaction, so two processes refining the
+        same session cannot both pass the check for the last round the budget
+        allows. A hold left by a process that died expires after
+        ``RESERVATION_SECONDS``.
+        """
+        ident = new_id()
+        expired = datetime.now(UTC) - timedelta(seconds=RESERVATION_SECONDS)
+        with self.store.transaction() as db:
+            db.execute(
+                "DELETE FROM reservations WHERE created < ?",
+                [expired.isoformat(timespec="milliseconds")],
+            )
+            spent, held = self._committed(db, session.id)
+            if spent + held + cost > session.budget:
+                in_flight = f" ({held} more held by calls in flight)" if held else ""
+                raise BudgetExceeded(
+                    f"This round costs {cost} credits and {spent} of the session's "
+                    f"{session.budget} are spent{in_flight}; pass --over-budget to "
+                    "go on."
+                )
+            Store.insert(
+                db,
+                "reservations",
+                {
+                    "id": ident,
+                    "session": session.id,
+                    "credits": cost,
+                    "created": now_iso(),
+                },
+            )
+        return ident
+
+    def _release(self, reservation: str) -> None:
+        try:
+            with self.store.transaction() as db:
+                db.execute("DELETE FROM reservations WHERE id = ?", [reservation])
+        except sqlite3.Error as exc:
+            # It expires by itself; the failure that brought us here matters more.
+            log.warning("could not release reservation %s: %s", reservation, exc)
+
+    @staticmethod
+    def _committed(db: Any, session_id: str) -> tuple[int, int]:
+        """Credits a session has spent, and credits held by calls in flight."""
+        spent = db.execute(
+            "SELECT COALESCE(SUM(credits), 0) FROM rounds WHERE session = ?",
+            [session_id],
+        ).fetchone()[0]
+        held = db.execute(
+            "SELECT COALESCE(SUM(credits), 0) FROM reservations WHERE session = ?",
+            [session_id],
+        ).fetchone()[0]
+        return int(spent), int(held)
 
     def ab(
         self,
@@ -480,10 +539,12 @@ class Engine:
             return
         backend = self.backend(options.get("backend") or session.backend)
         cost = count * backend.credits_for(options.get("quality") or "common")
-        if cost > 0 and session.credits + cost > session.budget:
+        spent, held = self._committed(self.store.db, session.id)
+        if cost > 0 and spent + held + cost > session.budget:
+            in_flight = f" ({held} more held by calls in flight)" if held else ""
             raise BudgetExceeded(
                 f"These {count} alternatives cost {cost} credits and "
-                f"{session.credits} of the session's {session.budget} are spent; "
+                f"{spent} of the session's {session.budget} are spent{in_flight}; "
                 "pass --over-budget to go on."
             )
 
@@ -724,6 +785,7 @@ class Engine:
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
         save_turn: SaveTurn | None = None,
+        reservation: str | None = None,
     ) -> Round:
         cancel = cancel or CancelToken()
         instruction = label if label is not None else request.instruction
@@ -805,6 +867,9 @@ class Engine:
             ).fetchone()[0]
             row["number"] = number
             Store.insert(db, "rounds", row)
+            if reservation is not None:
+                # The round's credits now count; the hold goes in the same breath.
+                db.execute("DELETE FROM reservations WHERE id = ?", [reservation])
             for position, item in enumerate(inputs):
                 Store.insert(
                     db,

@@ -183,7 +183,19 @@ def _migration_1(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1]
+def _migration_2(db: sqlite_utils.Database) -> None:
+    # Credits a call in flight will cost, held against a hard budget so that two
+    # processes cannot both pass the check for the last round the budget allows.
+    db.table("reservations").create(
+        {"id": str, "session": str, "credits": int, "created": str}, pk="id"
+    )
+    db.table("reservations").create_index(["session"])
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _migration_1,
+    _migration_2,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

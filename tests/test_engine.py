@@ -242,3 +242,48 @@ def test_schema_is_versioned(engine: Engine) -> None:
     assert engine.store.schema_version == SCHEMA_VERSION
     mode = engine.store.db.execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
+
+
+def test_a_hard_budget_holds_against_two_processes_at_once() -> None:
+    # Two engines on one data folder stand for two processes: while the first one's
+    # call is in flight, the second cannot spend the credits it has taken.
+    slow = PaidBackend()
+    first = Engine(load_config(), backends={"paid": slow})
+    base = first.new_session("a watch", backend="paid", budget=40, hard_budget=True)
+    second = Engine(load_config(), backends={"paid": PaidBackend()})
+    slow.gate = threading.Event()
+    outcome: list[object] = []
+    worker = threading.Thread(
+        target=lambda: outcome.append(first.refine(base.id, "warmer light"))
+    )
+    worker.start()
+    while not slow.requests[1:]:  # the first call is in flight
+        threading.Event().wait(0.01)
+    with pytest.raises(BudgetExceeded, match="20 more held by calls in flight"):
+        second.refine(base.id, "cooler light")
+    slow.gate.set()
+    worker.join(5)
+    assert isinstance(outcome[0], Round)
+    assert second.session(base.session).credits == 40  # never over the budget
+    assert second.store.all("SELECT * FROM reservations") == []
+
+
+def test_a_failed_call_gives_its_held_credits_back(engine: Engine) -> None:
+    base = engine.new_session("a watch", backend="paid", budget=40, hard_budget=True)
+    paid(engine).fail_next = Blocked("blocked", reason="IMAGE_SAFETY")
+    with pytest.raises(Blocked):
+        engine.refine(base.id, "warmer light")
+    assert engine.store.all("SELECT * FROM reservations") == []
+    assert engine.refine(base.id, "warmer light").credits == 20
+
+
+def test_credits_held_by_a_process_that_died_expire(engine: Engine) -> None:
+    base = engine.new_session("a watch", backend="paid", budget=40, hard_budget=True)
+    with engine.store.transaction() as db:
+        db.execute(
+            "INSERT INTO reservations (id, session, credits, created) "
+            "VALUES ('gone01', ?, 20, '2020-01-01T00:00:00.000+00:00')",
+            [base.session],
+        )
+    assert engine.refine(base.id, "warmer light").credits == 20
+    assert engine.store.all("SELECT * FROM reservations") == []
