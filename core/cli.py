@@ -214,6 +214,15 @@ def _open_interface(
 # -- parser ---------------------------------------------------------------------
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ripen")
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="ripen",
@@ -222,6 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--last", action="store_true", help="reopen the last session in the interface"
     )
+    parser.add_argument("--version", action="version", version=f"ripen {_version()}")
     parser.add_argument(
         "--images",
         choices=["auto", "tgp", "sixel", "halfcell", "unicode"],
@@ -348,6 +358,10 @@ def _print_human(result: dict[str, Any]) -> None:
         for r in result["rounds"]:
             _print_round(r)
     elif "sessions" in result:
+        if not result["sessions"]:
+            print(
+                "No sessions yet: `ripen new PROMPT` starts one; `ripen demo` has one."
+            )
         for s in result["sessions"]:
             rounds = "round " if s["rounds"] == 1 else "rounds"
             print(
@@ -369,6 +383,11 @@ def _print_round(r: dict[str, Any]) -> None:
         f"({r['session_credits']} cr spent)"
     )
     print(f"  image: {r['image']} ({r['width']}x{r['height']})")
+    marks = [name for name in ("starred", "winner") if r.get(name)]
+    if marks:
+        print(f"  {' and '.join(marks)}")
+    if r.get("note"):
+        print(f"  note: {r['note']}")
     if r["applied"]:
         print(f"  applied: {'; '.join(r['applied'])}")
     if r["skipped"]:

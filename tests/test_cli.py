@@ -210,3 +210,25 @@ def test_demo_fresh_builds_a_new_demo_and_keeps_the_old(
     code, listed, _ = run(capsys, "sessions", "--json")
     ids = {s["session"] for s in listed["sessions"]}
     assert ids == {first["session"], fresh["session"]}
+
+
+def test_version_and_an_empty_sessions_list_say_so(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.startswith("ripen ")
+    assert main(["sessions"]) == 0
+    assert "No sessions yet" in capsys.readouterr().out
+
+
+def test_star_winner_and_note_show_in_the_round_summary(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, made, _ = run(capsys, "new", "a watch on walnut", "--json")
+    assert code == 0
+    main(["star", made["round"]])
+    main(["note", made["round"], "keep the crop"])
+    out = capsys.readouterr().out
+    assert "  starred\n" in out and "  note: keep the crop\n" in out
