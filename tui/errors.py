@@ -6,6 +6,12 @@ text can be selected and copied. Anything else that escapes a worker is a bug: i
 logged with its traceback and shown the same way, so the app keeps running. Error
 text is never parsed as markup: a message quoting ``[b]`` or a file called
 ``[red].png`` must show as written.
+
+It also holds the guards against failures that fast keys cause in Textual itself:
+:class:`AnswersOnce`, which every screen that answers through ``dismiss`` stands on,
+so that keys typed faster than a screen closes never close the screen underneath;
+and :class:`SteadyCommandPalette`, a command palette whose page keys wait for its
+list to be drawn.
 """
 
 from __future__ import annotations
@@ -16,9 +22,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
+from textual.await_complete import AwaitComplete
 from textual.binding import BindingType
+from textual.command import CommandList, CommandPalette
 from textual.containers import Vertical
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Label, TextArea
 from textual.worker import Worker, WorkerState
 
@@ -115,7 +123,62 @@ def handle_worker_state(app: App[Any], worker: Worker[Any]) -> None:
         report_unexpected(app, worker.error, worker.description or worker.name)
 
 
-class ErrorDetails(ModalScreen[None]):
+class AnswersOnce(Screen[Any]):
+    """A screen that answers its caller once, however many keys arrive.
+
+    Keys typed faster than a screen closes are still delivered to it after it has
+    answered. Textual's ``dismiss`` always pops the top screen, so a second Escape
+    would close the workspace underneath (leaving a blank terminal) and fail on the
+    answer already given. An answer that comes while another screen lies on top
+    (a first round finishing while help is open) closes those screens first, so
+    it never closes the wrong one.
+    """
+
+    _answered = False
+
+    def dismiss(self, result: Any = None) -> AwaitComplete:
+        if self._answered or self not in self.app.screen_stack:
+            return AwaitComplete.nothing()
+        self._answered = True
+        if self.is_active:
+            return super().dismiss(result)
+        return AwaitComplete(self._dismiss_from_below(result))
+
+    async def _dismiss_from_below(self, result: Any) -> None:
+        while len(self.app.screen_stack) > 1 and self.app.screen is not self:
+            await self.app.pop_screen()
+        super().dismiss(result)
+
+
+class SteadyCommandPalette(CommandPalette):
+    """Textual's command palette, safe from page keys pressed before its list is
+    drawn.
+
+    The list indexes its lines only once it has a size; Page Up or Page Down in
+    the moment between the first results arriving and the list being laid out
+    fails on the empty index and takes the app down. Until then there is no page
+    to move by, so the key does nothing; nor does any list key while the palette
+    is still being built or already taken down, and a search that finishes after
+    the palette closed has no list left to show or hide.
+    """
+
+    PAGE_ACTIONS = ("page_up", "page_down")
+
+    def _action_command_list(self, action: str) -> None:
+        lists = self.query(CommandList)
+        if not lists:
+            return  # a key that arrived while the palette was opening or closing
+        if action in self.PAGE_ACTIONS and not lists.first().scrollable_content_region:
+            return
+        super()._action_command_list(action)
+
+    def _watch__list_visible(self) -> None:
+        # The search worker may finish after Escape has taken the list down.
+        if self.query(CommandList):
+            super()._watch__list_visible()
+
+
+class ErrorDetails(AnswersOnce, ModalScreen[None]):
     """The full text of a failure, selectable and copyable."""
 
     BINDING_GROUP_TITLE = "Error details"

@@ -29,7 +29,7 @@ from textual.widgets import Footer, Label, Static
 from core.engine import Engine
 from core.errors import RipenError
 from core.models import Round
-from tui.errors import show_error
+from tui.errors import AnswersOnce, show_error
 from tui.keys import key
 from tui.widgets.preview import ImagePanel
 
@@ -85,7 +85,7 @@ class RoundPane(Vertical):
         self.query_one(".cost", Label).update(cost_line(r))
 
 
-class CompareScreen(Screen[str | None]):
+class CompareScreen(AnswersOnce, Screen[str | None]):
     """Pick the winner of two rounds shown side by side."""
 
     CSS_PATH = "../screens.tcss"

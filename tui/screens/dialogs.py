@@ -18,6 +18,7 @@ and offers keys that do nothing while the dialog is open.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -45,6 +46,7 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 
 from core.export import FORMATS
+from tui.errors import AnswersOnce
 from tui.keys import key
 
 SCREENS_CSS = "../screens.tcss"
@@ -143,7 +145,7 @@ class ThirdsGrid(Widget, can_focus=True):
         self.post_message(self.Picked(self.cell))
 
 
-class RegionPicker(ModalScreen[str | None]):
+class RegionPicker(AnswersOnce, ModalScreen[str | None]):
     """Pick the part of the image a refinement may change."""
 
     CSS_PATH = SCREENS_CSS
@@ -199,11 +201,14 @@ class RegionPicker(ModalScreen[str | None]):
         self.dismiss(WHOLE_IMAGE)
 
 
-class ConfirmDialog(ModalScreen[bool]):
+class ConfirmDialog(AnswersOnce, ModalScreen[bool]):
     """A yes/no question; the safe answer has focus, so Enter alone never destroys."""
 
     CSS_PATH = SCREENS_CSS
     BINDING_GROUP_TITLE = "Confirm"
+    # A query, not on_mount: a dialog answered by a key before it was mounted
+    # has no buttons left to focus.
+    AUTO_FOCUS = "#no"
     BINDINGS: ClassVar[list[BindingType]] = [
         key("y", "answer(True)", "Yes", "Answer yes", id="confirm.yes"),
         key(
@@ -238,9 +243,6 @@ class ConfirmDialog(ModalScreen[bool]):
                 yield Button(f"{self.no} (n)", id="no", variant="primary")
         yield Footer()
 
-    def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()
-
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
@@ -249,7 +251,7 @@ class ConfirmDialog(ModalScreen[bool]):
         self.dismiss(answer)
 
 
-class TextDialog(ModalScreen[str | None]):
+class TextDialog(AnswersOnce, ModalScreen[str | None]):
     """Ask for one line of text, such as a session's new title."""
 
     CSS_PATH = SCREENS_CSS
@@ -350,7 +352,7 @@ class InstructionArea(TextArea):
             self.insert("\n")
 
 
-class NoteEditor(ModalScreen[str | None]):
+class NoteEditor(AnswersOnce, ModalScreen[str | None]):
     """Edit a round's note; an empty note removes it."""
 
     CSS_PATH = SCREENS_CSS
@@ -403,7 +405,7 @@ class NoteEditor(ModalScreen[str | None]):
         self.dismiss(self.query_one("#note", TextArea).text.strip())
 
 
-class ABDialog(ModalScreen[tuple[str, str] | None]):
+class ABDialog(AnswersOnce, ModalScreen[tuple[str, str] | None]):
     """Ask for the two alternative instructions of an A/B test."""
 
     CSS_PATH = SCREENS_CSS
@@ -482,7 +484,32 @@ class ExportRequest:
     force: bool = False
 
 
-class ExportDialog(ModalScreen[ExportRequest | None]):
+def export_folder(text: str) -> Path:
+    """The folder a user typed, or ValueError saying why no file can go there.
+
+    Checked while the dialog is still open, so the user can correct the field: a
+    home folder that does not exist (``~nobody``), a name too long for the file
+    system, and characters no folder name should hold (a NUL, a terminal escape,
+    a bidirectional override) would otherwise fail after the dialog has closed.
+    """
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text):
+        raise ValueError(
+            "The folder name holds control or invisible characters; type it again."
+        )
+    try:
+        folder = Path(text).expanduser()
+    except RuntimeError:
+        user = text.split("/", 1)[0]
+        raise ValueError(f"There is no home folder for {user}.") from None
+    try:
+        folder.exists()
+    except OSError as error:
+        shown = text if len(text) <= 60 else text[:60] + "…"
+        raise ValueError(f"{error.strerror or error}: {shown}") from None
+    return folder
+
+
+class ExportDialog(AnswersOnce, ModalScreen[ExportRequest | None]):
     """Ask where to export a round, in which format, and whether to overwrite."""
 
     CSS_PATH = SCREENS_CSS
@@ -535,7 +562,12 @@ class ExportDialog(ModalScreen[ExportRequest | None]):
         if not folder:
             self.notify("Name a folder to export to.", severity="warning")
             return
+        try:
+            out = export_folder(folder)
+        except ValueError as problem:
+            self.notify(str(problem), title="Cannot export there", markup=False)
+            return
         pressed = self.query_one("#format", RadioSet).pressed_button
         fmt = pressed.name if pressed is not None and pressed.name else "png"
         force = self.query_one("#force", Checkbox).value
-        self.dismiss(ExportRequest(Path(folder).expanduser(), fmt, force))
+        self.dismiss(ExportRequest(out, fmt, force))

@@ -20,6 +20,7 @@ from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Label, Static
 
+from tui.errors import AnswersOnce
 from tui.keys import key
 
 
@@ -88,7 +89,7 @@ def ids_text() -> Text:
     return text
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(AnswersOnce, ModalScreen[None]):
     """The keys of the screen below, grouped as the bindings are."""
 
     BINDING_GROUP_TITLE = "Help"

@@ -40,6 +40,7 @@ from textual.widgets import (
 )
 from textual.widgets.directory_tree import DirEntry
 from textual.widgets.tree import TreeNode
+from textual.worker import Worker, WorkerState
 
 from core.backends.base import ASPECTS, Quality
 from core.cancel import Progress
@@ -50,7 +51,8 @@ from core.ingest import MAX_INPUTS, SUPPORTED_SUFFIXES
 from core.library import list_templates
 from core.meter import tier_credits
 from core.models import Round
-from tui.errors import show_error
+from core.text import clean_text
+from tui.errors import AnswersOnce, handle_worker_state, show_error
 from tui.keys import key
 from tui.messages import AttemptFailed, ProgressReported, RoundCompleted
 from tui.screens.dialogs import InstructionArea
@@ -151,7 +153,7 @@ class StartRequest:
     template: str | None
 
 
-class NewSessionScreen(Screen[Round | None]):
+class NewSessionScreen(AnswersOnce, Screen[Round | None]):
     """The form for a new session, and the progress of its first round."""
 
     CSS_PATH = "../screens.tcss"
@@ -286,7 +288,7 @@ class NewSessionScreen(Screen[Round | None]):
             wanted = "one photo" if self.mode == "edit" else "two or three images"
             chosen.update(f"No image chosen yet: pick {wanted}.")
             return
-        names = ", ".join(path.name for path in self.images)
+        names = ", ".join(clean_text(p.name, single_line=True) for p in self.images)
         chosen.update(f"Chosen ({len(self.images)}): {names} · x in the list clears")
 
     def add_image(self, path: Path) -> None:
@@ -436,6 +438,14 @@ class NewSessionScreen(Screen[Round | None]):
         self.query_one("#new-form").disabled = False
         self.query_one("#new-start", Button).disabled = False
         return True
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # Worker states reach only the screen that started the worker, not the
+        # app: a failure the worker did not turn into a message is shown from
+        # here, and gives the form back instead of leaving it locked.
+        handle_worker_state(self.app, event.worker)
+        if event.state is WorkerState.ERROR and self.job is not None:
+            self._end_job(self.job.number)
 
     @on(ProgressReported)
     def _progressed(self, event: ProgressReported) -> None:

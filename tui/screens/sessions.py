@@ -28,11 +28,13 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, ListItem, ListView, Static
+from textual.worker import Worker
 
 from core.engine import Engine
 from core.errors import RipenError
 from core.models import Round, Session
-from tui.errors import show_error
+from core.text import clean_text
+from tui.errors import AnswersOnce, handle_worker_state, show_error
 from tui.keys import key
 from tui.preview_cache import PreviewCache, PreviewUnavailable
 from tui.screens.dialogs import ConfirmDialog, TextDialog
@@ -122,7 +124,7 @@ class SessionRow(ListItem):
         placeholder.display = False
 
 
-class SessionsScreen(Screen[str | None]):
+class SessionsScreen(AnswersOnce, Screen[str | None]):
     """Every session, filtered as the user types; open, new, rename, delete."""
 
     CSS_PATH = "../screens.tcss"
@@ -210,7 +212,7 @@ class SessionsScreen(Screen[str | None]):
         return cast("RipenApp", self.app)
 
     def compose(self) -> ComposeResult:
-        yield Label("Sessions", id="sessions-heading", classes="heading")
+        yield Label("Sessions", id="sessions-heading", classes="heading", markup=False)
         yield Input(placeholder="/ filters by title", id="sessions-filter")
         yield ListView(id="sessions-list")
         yield Static("", id="sessions-empty")
@@ -273,7 +275,8 @@ class SessionsScreen(Screen[str | None]):
         total = len(self.all_sessions)
         heading = f"Sessions · {total}"
         if shown != total:
-            heading = f"Sessions · {shown} of {total} match “{self.filter_box.value}”"
+            query = clean_text(self.filter_box.value, single_line=True)[:60]
+            heading = f"Sessions · {shown} of {total} match “{query}”"
         self.query_one("#sessions-heading", Label).update(heading)
         empty = self.query_one("#sessions-empty", Static)
         if total == 0:
@@ -297,6 +300,10 @@ class SessionsScreen(Screen[str | None]):
             except PreviewUnavailable as exc:
                 image, problem = None, str(exc)
             self.post_message(self.ThumbnailReady(sha, image, problem))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # Worker states reach only this screen, never the app's handler.
+        handle_worker_state(self.app, event.worker)
 
     @on(ThumbnailReady)
     def _thumbnail_ready(self, event: ThumbnailReady) -> None:

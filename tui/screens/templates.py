@@ -35,7 +35,7 @@ from core.engine import Engine
 from core.errors import RipenError
 from core.meter import tier_credits
 from core.templates import Template, TemplateStep
-from tui.errors import show_error
+from tui.errors import AnswersOnce, show_error
 from tui.keys import key
 from tui.screens.dialogs import ConfirmDialog, TextDialog
 
@@ -121,7 +121,7 @@ def branch_standing(template: Template, done: int) -> str:
     )
 
 
-class TemplatesScreen(Screen[str | None]):
+class TemplatesScreen(AnswersOnce, Screen[str | None]):
     """Browse the template library and apply one to a session."""
 
     CSS_PATH = "../screens.tcss"
@@ -172,7 +172,9 @@ class TemplatesScreen(Screen[str | None]):
         self.templates: dict[str, Template] = {}
 
     def compose(self) -> ComposeResult:
-        yield Label("Templates", id="templates-heading", classes="heading")
+        yield Label(
+            "Templates", id="templates-heading", classes="heading", markup=False
+        )
         with Horizontal(id="templates-library"):
             yield OptionList(id="templates-names")
             with VerticalScroll(id="templates-preview"):
