@@ -17,6 +17,7 @@ list to be drawn.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import traceback
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -97,6 +98,21 @@ def show_error(node: DOMNode, error: RipenError) -> None:
         timeout=NOTIFY_SECONDS,
         markup=False,
     )
+
+
+# What changing a session can raise: an engine error, or a storage failure the
+# engine let through (a database another ripen holds locked, or one made
+# read-only, a full disk).
+WRITE_FAILURES = (RipenError, sqlite3.Error, OSError)
+
+
+def show_failure(node: DOMNode, error: Exception, doing: str) -> None:
+    """An engine error as a notification; a storage failure the engine let through
+    logged and shown in full, so that the app keeps running."""
+    if isinstance(error, RipenError):
+        show_error(node, error)
+    else:
+        report_unexpected(node.app, error, doing)
 
 
 def report_unexpected(app: App[Any], exc: BaseException, doing: str) -> None:

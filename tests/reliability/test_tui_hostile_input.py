@@ -8,6 +8,7 @@ what is wrong and the user still in control, never a dead app or a locked form.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -119,3 +120,32 @@ async def test_a_first_round_that_fails_unexpectedly_gives_the_form_back(
         await pilot.press("escape")
         await settle(pilot)
         assert app.results == [None], "Escape must leave a form that is not busy"
+
+
+async def test_renaming_while_another_program_holds_the_database_keeps_the_app(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = small_session(engine, tmp_path, rounds=0)
+    monkeypatch.setattr("core.store.BUSY_TIMEOUT_MS", 100)
+    engine.store.close()  # reopened with the short wait on first use
+    other = sqlite3.connect(engine.config.home / "ripen.db", isolation_level=None)
+    app = ScreenHost(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = SessionsScreen(engine)
+        app.open(screen)
+        await settle(pilot)
+        other.execute("BEGIN EXCLUSIVE")
+        await pilot.press("r")
+        await settle(pilot)
+        app.screen.query_one("#text", Input).value = "A new title"
+        await pilot.press("enter")
+        await settle(pilot)
+
+        assert isinstance(app.screen, ErrorDetails)
+        assert "database is locked" in app.screen.text
+        other.execute("ROLLBACK")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is screen
+    other.close()
+    assert engine.session(session.id).title == "Small coffee"

@@ -27,9 +27,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Label, Static
 
 from core.engine import Engine
-from core.errors import RipenError
 from core.models import Round
-from tui.errors import AnswersOnce, show_error
+from tui.errors import WRITE_FAILURES, AnswersOnce, show_failure
 from tui.keys import key
 from tui.widgets.preview import ImagePanel
 
@@ -161,8 +160,8 @@ class CompareScreen(AnswersOnce, Screen[str | None]):
         chosen = self.left if side == "left" else self.right
         try:
             self.engine.mark_winner(chosen.id)
-        except RipenError as error:
-            show_error(self, error)
+        except WRITE_FAILURES as error:
+            show_failure(self, error, "marking the winner")
             return
         self.dismiss(chosen.id)
 

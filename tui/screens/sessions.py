@@ -31,10 +31,14 @@ from textual.widgets import Footer, Input, Label, ListItem, ListView, Static
 from textual.worker import Worker
 
 from core.engine import Engine
-from core.errors import RipenError
 from core.models import Round, Session
 from core.text import clean_text
-from tui.errors import AnswersOnce, handle_worker_state, show_error
+from tui.errors import (
+    WRITE_FAILURES,
+    AnswersOnce,
+    handle_worker_state,
+    show_failure,
+)
 from tui.keys import key
 from tui.preview_cache import PreviewCache, PreviewUnavailable
 from tui.screens.dialogs import ConfirmDialog, TextDialog
@@ -379,8 +383,8 @@ class SessionsScreen(AnswersOnce, Screen[str | None]):
                 return
             try:
                 self.engine.rename_session(session.id, title)
-            except RipenError as error:
-                show_error(self, error)
+            except WRITE_FAILURES as error:
+                show_failure(self, error, "renaming the session")
                 return
             await self.reload(keep=session.id)
 
@@ -397,8 +401,8 @@ class SessionsScreen(AnswersOnce, Screen[str | None]):
                 return
             try:
                 removed = self.engine.delete_session(session.id)
-            except RipenError as error:
-                show_error(self, error)
+            except WRITE_FAILURES as error:
+                show_failure(self, error, "deleting the session")
                 return
             self.notify(
                 f"Deleted “{session.title}” and {plural(removed, 'image file')} "

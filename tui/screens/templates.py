@@ -32,10 +32,9 @@ from textual.widgets.option_list import Option
 
 from core import library
 from core.engine import Engine
-from core.errors import RipenError
 from core.meter import tier_credits
 from core.templates import Template, TemplateStep
-from tui.errors import AnswersOnce, show_error
+from tui.errors import WRITE_FAILURES, AnswersOnce, show_failure
 from tui.keys import key
 from tui.screens.dialogs import ConfirmDialog, TextDialog
 
@@ -275,8 +274,8 @@ class TemplatesScreen(AnswersOnce, Screen[str | None]):
             return
         try:
             applied = library.apply(self.engine, self.session_id, template.name)
-        except RipenError as error:
-            show_error(self, error)
+        except WRITE_FAILURES as error:
+            show_failure(self, error, "applying the template")
             return
         if applied is not None:
             title, message = applied_notice(template, applied)
@@ -296,8 +295,8 @@ class TemplatesScreen(AnswersOnce, Screen[str | None]):
             return
         try:
             library.apply(self.engine, self.session_id, None)
-        except RipenError as error:
-            show_error(self, error)
+        except WRITE_FAILURES as error:
+            show_failure(self, error, "starting the template over")
             return
         self.dismiss("")
 
@@ -307,8 +306,8 @@ class TemplatesScreen(AnswersOnce, Screen[str | None]):
                 return
             try:
                 saved = library.save_branch(self.engine, self.current_round_id, name)
-            except RipenError as error:
-                show_error(self, error)
+            except WRITE_FAILURES as error:
+                show_failure(self, error, "saving the template")
                 return
             self.notify(
                 f"{len(saved.steps)} steps saved as {saved.name}.",
@@ -337,8 +336,8 @@ class TemplatesScreen(AnswersOnce, Screen[str | None]):
                 return
             try:
                 library.delete_template(self.engine, template.name)
-            except RipenError as error:
-                show_error(self, error)
+            except WRITE_FAILURES as error:
+                show_failure(self, error, "deleting the template")
                 return
             self.reload()
 
