@@ -46,6 +46,7 @@ from core.errors import (
     GenerationError,
     NotFound,
     RipenError,
+    StorageError,
 )
 from core.ingest import IngestedImage, check_inputs, ingest_image
 from core.lint import BudgetState, classify_stage, lint
@@ -256,7 +257,7 @@ class Engine:
         """
         try:
             self.store.set_setting("last_session", session_id)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, StorageError) as exc:
             log.warning("could not remember the last session: %s", exc)
 
     def last_session(self) -> Session | None:
@@ -470,7 +471,7 @@ class Engine:
         try:
             with self.store.transaction() as db:
                 db.execute("DELETE FROM reservations WHERE id = ?", [reservation])
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, StorageError) as exc:
             # It expires by itself; the failure that brought us here matters more.
             log.warning("could not release reservation %s: %s", reservation, exc)
 

@@ -43,6 +43,14 @@ class NotFound(RipenError):
     exit_code = 2
 
 
+class StorageError(RipenError):
+    """The database could not be written: locked by another program for longer
+    than the busy timeout, read-only, or on a full disk."""
+
+    kind = "storage"
+    title = "Database unavailable"
+
+
 class BudgetExceeded(RipenError):
     """A round would overrun a session's hard budget."""
 

@@ -148,15 +148,18 @@ def export(
     if fmt not in FORMATS:
         raise BadInput(f"Format {fmt!r} is not one of: {', '.join(FORMATS)}.")
     image_format: Format = fmt  # type: ignore[assignment]
-    if out.exists() and not out.is_dir():
-        raise BadInput(f"{out.name} is a file, not a folder to export into.")
     branch = engine.path(round_id)
     final = branch[-1]
     tree = engine.tree(final.session)
     session = tree.session
     names = file_names(session, final, image_format)
     targets = {key: out / name for key, name in names.items()}
-    existing = [path.name for path in targets.values() if path.exists()]
+    try:
+        if out.exists() and not out.is_dir():
+            raise BadInput(f"{out.name} is a file, not a folder to export into.")
+        existing = [path.name for path in targets.values() if path.exists()]
+    except (OSError, ValueError) as exc:  # a NUL, a name too long, no permission
+        raise BadInput(f"Cannot export into {str(out)!r}: {exc}.") from None
     if existing and not force:
         raise BadInput(
             f"{', '.join(existing)} already exist{'s' if len(existing) == 1 else ''} "
@@ -180,10 +183,9 @@ def export(
         out.mkdir(parents=True, exist_ok=True)
         for key, data_bytes in contents.items():
             write_atomic(targets[key], data_bytes)
-    except OSError as exc:
-        raise BadInput(
-            f"Cannot write the export into {out}: {exc.strerror or exc}."
-        ) from None
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise BadInput(f"Cannot write into {str(out)!r}: {reason}.") from None
     return Export(tiles=tiles, **targets)
 
 

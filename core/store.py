@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.errors import NotFound
+from core.errors import NotFound, StorageError
 
 
 def _import_sqlite_utils() -> Any:
@@ -234,15 +234,37 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite_utils.Database]:
-        """A write transaction that takes the lock up front (``BEGIN IMMEDIATE``)."""
+        """A write transaction that takes the lock up front (``BEGIN IMMEDIATE``).
+
+        A database that cannot be written (locked past the busy timeout, read-only,
+        a full disk) raises :class:`~core.errors.StorageError`, which says so.
+        """
         db = self.db
-        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise self._unwritable(exc) from None
         try:
             yield db
-        except BaseException:
-            db.execute("ROLLBACK")
+        except BaseException as exc:
+            if db.conn.in_transaction:
+                db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.OperationalError):
+                raise self._unwritable(exc) from None
             raise
-        db.execute("COMMIT")
+        try:
+            db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if db.conn.in_transaction:
+                db.execute("ROLLBACK")
+            raise self._unwritable(exc) from None
+
+    def _unwritable(self, exc: sqlite3.OperationalError) -> StorageError:
+        return StorageError(
+            f"The database {self.path} cannot be written ({exc}); nothing was "
+            "changed. If another ripen or program holds it, try again when it is "
+            "done."
+        )
 
     def _migrate(self) -> None:
         db = self.db

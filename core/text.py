@@ -24,7 +24,11 @@ def clean_text(text: str, *, single_line: bool = False) -> str:
     Bytes that were not UTF-8 (which Python keeps as lone surrogates) become the
     replacement character, so the text can always be stored and printed.
     """
-    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate that was never a byte
+        raw = text.encode("utf-8", "surrogatepass")
+    text = raw.decode("utf-8", "replace")
     text = _ESCAPE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
     text = _CONTROL.sub("", text)
     if single_line:

@@ -291,3 +291,15 @@ def test_odd_titles_stay_inside_the_export_folder(
     )
     assert not any(p.name.startswith(".") for p in out.iterdir())
     assert [p.name for p in (tmp_path / "deep").iterdir()] == ["out"]
+
+
+@pytest.mark.parametrize(
+    "folder", ["a\x00b", "x" * 300, "/proc/no-such-process/out"], ids=str.__len__
+)
+def test_a_folder_no_export_can_go_into_is_refused_by_name(
+    paid: tuple[Engine, PaidBackend], folder: str
+) -> None:
+    engine, _ = paid
+    base = engine.new_session("a watch", backend="paid")
+    with pytest.raises(BadInput, match="export into|write into"):
+        export(engine, base.id, Path(folder))

@@ -48,6 +48,14 @@ def test_text_that_is_not_utf8_is_kept_readable(
     assert code == 0 and noted["note"] == "t\ufffd"
 
 
+def test_a_lone_surrogate_pasted_in_is_replaced_not_a_crash(
+    capsys: pytest.CaptureFixture[str], base: dict[str, Any]
+) -> None:
+    # A surrogate half that never was a byte (a broken paste, a bad template file).
+    code, noted, _ = run(capsys, "note", base["round"], "t\ud800x", "--json")
+    assert code == 0 and noted["note"] == "t\ufffd\ufffd\ufffdx"
+
+
 def test_escapes_never_reach_storage_or_the_terminal(
     capsys: pytest.CaptureFixture[str], base: dict[str, Any]
 ) -> None:
@@ -175,3 +183,26 @@ def test_config_values_out_of_range_are_refused(ripen_home: Path) -> None:
     (ripen_home / "config.toml").write_text("[gemini]\ntimeout = nan\n")
     with pytest.raises(Exception, match="timeout must be between"):
         load_config()
+
+
+def test_a_locked_database_is_a_message_and_changes_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sqlite3
+
+    from core import store
+    from core.errors import StorageError
+
+    monkeypatch.setattr(store, "BUSY_TIMEOUT_MS", 100)
+    engine = Engine(load_config(), backends={"paid": PaidBackend()})
+    base = engine.new_session("a watch", backend="paid")
+    holder = sqlite3.connect(engine.config.db_path)
+    holder.execute("BEGIN EXCLUSIVE")  # another program holds it
+    try:
+        with pytest.raises(StorageError, match="cannot be written"):
+            engine.star(base.id)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert not engine.round(base.id).starred
+    assert engine.star(base.id).starred  # and it works once the lock is gone

@@ -196,3 +196,20 @@ def test_each_renderer_has_its_textual_image_widget(name: str) -> None:
         "tgp": widget.TGPImage,
     }[name]
     assert issubclass(image_widget_class(Renderer(name)), expected)
+
+
+def test_a_stray_byte_from_the_terminal_becomes_a_replacement_character(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from textual.drivers import linux_driver
+
+    from tui.app import _tolerate_stray_bytes
+
+    original = linux_driver.getincrementaldecoder
+    monkeypatch.setattr(linux_driver, "getincrementaldecoder", original)
+    with pytest.raises(UnicodeDecodeError):
+        original("utf-8")().decode(b"\xe9A")
+    _tolerate_stray_bytes()
+    decode = linux_driver.getincrementaldecoder("utf-8")().decode
+    assert decode(b"\xe9A") == "\ufffdA"
+    assert decode("é".encode()) == "é"

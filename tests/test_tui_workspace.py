@@ -909,3 +909,29 @@ async def test_last_reopens_the_session_last_opened_not_the_last_changed(
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert workspace(app).session_id == session_id
+
+
+async def test_a_locked_database_is_shown_and_the_app_goes_on(
+    session_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from core import store
+
+    monkeypatch.setattr(store, "BUSY_TIMEOUT_MS", 100)
+    engine = scripted_engine()  # its connections take the short timeout
+    app = RipenApp(session=session_id, engine=engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        holder = sqlite3.connect(engine.config.db_path)
+        holder.execute("BEGIN EXCLUSIVE")  # another program holds the database
+        try:
+            await pilot.press("tab", "s")
+            await settle(pilot)
+        finally:
+            holder.rollback()
+            holder.close()
+        assert app.is_running and isinstance(app.screen, WorkspaceScreen)
+        assert any("cannot be written" in text for text in toasts(app))
+        current = engine.session(session_id).current_round or ""
+        assert not engine.round(current).starred

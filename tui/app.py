@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App
 from textual.binding import BindingType
+from textual.command import CommandPalette
 from textual.worker import Worker
 
 from core.engine import Engine
 from core.errors import NotFound, RipenError
 from core.models import Round
 from tui.commands import RipenCommands
-from tui.errors import handle_worker_state, show_error
+from tui.errors import SteadyCommandPalette, handle_worker_state, show_error
 from tui.keys import APP_BINDINGS, binding_ids, load_keymap, own_binding_ids
 from tui.preview_cache import PREVIEW_SIZES, PreviewCache
 from tui.renderer import Renderer, choose_renderer, image_widget_class
@@ -159,6 +160,11 @@ class RipenApp(App[None]):
     def action_sessions(self) -> None:
         self.open_sessions()
 
+    def action_command_palette(self) -> None:
+        """Textual's palette, guarded against keys that outrun its list."""
+        if not isinstance(self.screen, CommandPalette):
+            self.push_screen(SteadyCommandPalette(id="--command-palette"))
+
     def action_new_session(self) -> None:
         """The new-session form; the workspace of the session it starts opens."""
         from tui.screens.new_session import NewSessionScreen
@@ -215,6 +221,28 @@ def known_binding_ids() -> set[str]:
     return ids | binding_ids(tables)
 
 
+def _tolerate_stray_bytes() -> None:
+    """Let a byte that is not UTF-8 from the terminal (a mistyped Alt key, a
+    terminal set to Latin-1) become U+FFFD instead of ending the app.
+
+    Textual reads keys through a strict UTF-8 decoder, and one bad byte raises out
+    of its input thread.
+    """
+    import codecs
+
+    from textual.drivers import linux_driver
+
+    def lenient(encoding: str) -> Any:
+        decoder = codecs.getincrementaldecoder(encoding)
+
+        def make(errors: str = "strict") -> codecs.IncrementalDecoder:
+            return decoder(errors="replace")
+
+        return make
+
+    linux_driver.getincrementaldecoder = lenient  # type: ignore[assignment]
+
+
 def run_app(
     session: str | None = None, last: bool = False, images: str | None = None
 ) -> None:
@@ -225,6 +253,7 @@ def run_app(
         raise SystemExit(f"ripen: {error.message}") from None
     renderer = choose_renderer(images or engine.config.images)
     app = RipenApp(session=session, last=last, engine=engine, renderer=renderer)
+    _tolerate_stray_bytes()
     app.run()
     if app.unfinished_jobs:
         # A backend that ignores cancelling would hold the process open in Python's

@@ -15,6 +15,7 @@ the round (or the attempt) before the worker returned.
 
 from __future__ import annotations
 
+import functools
 import gc
 import itertools
 import threading
@@ -31,6 +32,7 @@ from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Tree
+from textual.worker import Worker
 
 from core import library
 from core.backends.base import Quality
@@ -40,7 +42,7 @@ from core.lint import KEEP_CLAUSE, BudgetState
 from core.meter import meter, tier_credits
 from core.models import Attempt, Round, Session
 from core.models import Tree as SessionRounds
-from tui.errors import ErrorDetails, attempt_text, show_error
+from tui.errors import ErrorDetails, attempt_text, handle_worker_state, show_error
 from tui.keys import WORKSPACE_BINDINGS
 from tui.messages import (
     AttemptFailed,
@@ -75,6 +77,20 @@ class Job:
     started: float = field(default_factory=time.monotonic)
     instruction: str = ""
     registry: dict[int, Job] = field(default_factory=dict)
+
+
+def shows_errors(action: Callable[..., None]) -> Callable[..., None]:
+    """An action that writes to the store from the main thread: a failure (the
+    database locked by another program, say) is shown, and the app goes on."""
+
+    @functools.wraps(action)
+    def guarded(screen: WorkspaceScreen, *args: Any) -> None:
+        try:
+            action(screen, *args)
+        except RipenError as error:
+            show_error(screen, error)
+
+    return guarded
 
 
 class WorkspaceScreen(Screen[None]):
@@ -128,6 +144,11 @@ class WorkspaceScreen(Screen[None]):
             self.call_after_refresh(gc.enable)
         self.reload()
         self.engine.remember_opened(self.session_id)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # Worker events do not bubble to the app: a failure of this screen's
+        # workers that is not already a message is shown from here.
+        handle_worker_state(self.app, event.worker)
 
     def on_unmount(self) -> None:
         gc.enable()  # in case the screen goes before its first frame
@@ -441,6 +462,7 @@ class WorkspaceScreen(Screen[None]):
         self.notify(f"Select a round to {why}.", severity="warning", timeout=3)
         return None
 
+    @shows_errors
     def action_make_current(self) -> None:
         item = self.session_tree.selected
         if isinstance(item, Attempt):
@@ -458,6 +480,7 @@ class WorkspaceScreen(Screen[None]):
         self.session_tree.set_current(r)
         self.refresh_context()
 
+    @shows_errors
     def action_branch(self) -> None:
         r = self.selected_round("branch from")
         if r is None:
@@ -508,12 +531,15 @@ class WorkspaceScreen(Screen[None]):
             return
         from tui.screens.compare import CompareScreen
 
-        def picked(winner: str | None) -> None:
+        @shows_errors
+        def picked(screen: WorkspaceScreen, winner: str | None) -> None:
             if winner:
-                self.reload(cursor=winner)
-                self.make_current(self.engine.round(winner))
+                screen.reload(cursor=winner)
+                screen.make_current(screen.engine.round(winner))
 
-        self.app.push_screen(CompareScreen(self.engine, *pair), picked)
+        self.app.push_screen(
+            CompareScreen(self.engine, *pair), functools.partial(picked, self)
+        )
 
     def compare_pair(self) -> tuple[str, str] | None:
         """The last A/B pair if the cursor is on it, else the selected round and a
@@ -542,6 +568,7 @@ class WorkspaceScreen(Screen[None]):
             return item.parent, item.id
         return None
 
+    @shows_errors
     def action_winner(self) -> None:
         r = self.selected_round("mark as the winner")
         if r is None:
@@ -552,6 +579,7 @@ class WorkspaceScreen(Screen[None]):
             f"#{r.number} is the winner; refining continues from it.", timeout=3
         )
 
+    @shows_errors
     def action_star(self) -> None:
         r = self.selected_round("star")
         if r is None:
@@ -634,10 +662,15 @@ class WorkspaceScreen(Screen[None]):
         from tui.screens.dialogs import NoteEditor
 
         def written(text: str | None) -> None:
-            if text is not None:
+            if text is None:
+                return
+            try:
                 updated = self.engine.note(r.id, text)
-                self.session_tree.relabel(updated)
-                self.query_one(RoundDetails).show(updated)
+            except RipenError as error:
+                show_error(self, error)
+                return
+            self.session_tree.relabel(updated)
+            self.query_one(RoundDetails).show(updated)
 
         self.app.push_screen(NoteEditor(r.note, title=f"Note on #{r.number}"), written)
 
