@@ -111,7 +111,7 @@ def _session_reads(engine: Engine, session_id: str, runs: int) -> dict[str, floa
         "`engine.tree` (the workspace's reload)": median(
             repeat(lambda: engine.tree(session_id), runs)
         ),
-        "`meter` (the credit meter; reads the tree again)": median(
+        "`meter` reading the session itself (the workspace passes its tree)": median(
             repeat(lambda: meter(engine, session_id), runs)
         ),
     }
@@ -738,7 +738,7 @@ def _section(
         f"images are {SIDE}x{SIDE}. The cursor figure is the whole path a user "
         f"sees: the tree's own move (about {ours:.0f} ms, above), the workspace's "
         f"{debounce:.0f} ms debounce before it shows the round under the cursor "
-        "(tui/screens/workspace.py `PREVIEW_DELAY`), then the details and the "
+        "(tui/widgets/session_tree.py `REST_DELAY`), then the details and the "
         f"image panel ({panel_ms:.0f} ms for the panel alone, its drawn lines "
         "kept per image). textual-image's own widget, fed the same files or "
         "previews, is timed in a bare app at the panel's size. The first view of "
