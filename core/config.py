@@ -118,6 +118,11 @@ def load_config(home: Path | None = None) -> Config:
             f"config.toml: budget must be a positive number of credits, "
             f"got {config.budget}."
         )
+    if not config.max_megapixels > 0:  # also refuses NaN
+        raise BadInput(
+            f"config.toml: max_megapixels must be above zero, "
+            f"got {config.max_megapixels}."
+        )
     if not 0 < config.gemini.timeout <= 3600:  # also refuses NaN
         raise BadInput(
             f"config.toml: gemini.timeout must be between 0 and 3600 seconds, "

@@ -859,6 +859,41 @@ class Engine:
         }
         if save_turn is not None and save_turn.before is not None:
             save_turn.before.wait()
+        try:
+            self._save_round(row, session_row, reservation, inputs)
+        except StorageError:
+            self._forget_image(sha)
+            raise
+        log.info(
+            "round %s saved (session %s, #%s)", round_id, session_id, row["number"]
+        )
+        report(Progress("done", "Saved", model=model, elapsed=latency))
+        return self.round(round_id)
+
+    def _forget_image(self, sha: str) -> None:
+        """Remove an image whose round could not be saved, unless a row uses it."""
+        try:
+            used = self.store.db.execute(
+                "SELECT 1 FROM rounds WHERE image = ? "
+                "UNION ALL SELECT 1 FROM round_inputs WHERE image = ? LIMIT 1",
+                [sha, sha],
+            ).fetchone()
+            if used is None:
+                self.blobs.path(sha).unlink(missing_ok=True)
+        except (sqlite3.Error, OSError, NotFound):
+            pass  # left for the next delete to find: an unreferenced file, no harm
+
+    def _save_round(
+        self,
+        row: dict[str, Any],
+        session_row: dict[str, Any] | None,
+        reservation: str | None,
+        inputs: Sequence[dict[str, Any]],
+    ) -> None:
+        """The round's row and everything that goes with it, in one transaction;
+        ``row`` gets its number."""
+        round_id, session_id = row["id"], row["session"]
+        instruction = row["instruction"]
         with self.store.transaction() as db:
             if session_row is not None:
                 Store.insert(db, "sessions", session_row)
@@ -893,9 +928,6 @@ class Engine:
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 [session_id],
             )
-        log.info("round %s saved (session %s, #%s)", round_id, session_id, number)
-        report(Progress("done", "Saved", model=model, elapsed=latency))
-        return self.round(round_id)
 
     def _store_image(self, result: GenerationResult) -> tuple[str, int, int]:
         image = result.image

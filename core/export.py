@@ -158,8 +158,14 @@ def export(
         if out.exists() and not out.is_dir():
             raise BadInput(f"{out.name} is a file, not a folder to export into.")
         existing = [path.name for path in targets.values() if path.exists()]
+        in_the_way = [path.name for path in targets.values() if path.is_dir()]
     except (OSError, ValueError) as exc:  # a NUL, a name too long, no permission
         raise BadInput(f"Cannot export into {str(out)!r}: {exc}.") from None
+    if in_the_way:
+        raise BadInput(
+            f"{', '.join(in_the_way)} in {str(out)!r} is a folder, where the export "
+            "would write a file; move it or choose another folder."
+        )
     if existing and not force:
         raise BadInput(
             f"{', '.join(existing)} already exist{'s' if len(existing) == 1 else ''} "
@@ -179,11 +185,18 @@ def export(
         "report": render_markdown(data).encode("utf-8"),
         "data": text.encode("utf-8"),
     }
+    written: list[Path] = []
     try:
         out.mkdir(parents=True, exist_ok=True)
         for key, data_bytes in contents.items():
             write_atomic(targets[key], data_bytes)
+            written.append(targets[key])
     except (OSError, ValueError) as exc:
+        # Files this export added go again, so a failure leaves no half an export
+        # (files it overwrote under --force are already the new ones).
+        for path in written:
+            if path.name not in existing:
+                path.unlink(missing_ok=True)
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         raise BadInput(f"Cannot write into {str(out)!r}: {reason}.") from None
     return Export(tiles=tiles, **targets)

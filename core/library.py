@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tempfile
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -170,6 +171,11 @@ def check_name(name: str) -> str:
     clean = " ".join(name.split())
     if not clean:
         raise BadInput("A template needs a name.")
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in clean):
+        raise BadInput(
+            f"The template name {clean.encode('unicode_escape').decode()!r} holds "
+            "control characters; use letters, digits and spaces."
+        )
     if len(clean) > MAX_NAME:
         raise BadInput(f"A template name is at most {MAX_NAME} characters.")
     return clean
@@ -256,11 +262,17 @@ def export_template(
 ) -> Path:
     """Write a template to a TOML file; an existing file needs ``force``."""
     template = get_template(engine, name)
-    if path.is_dir():
-        raise BadInput(f"{path.name} is a folder; give a file name ending in .toml.")
-    if path.exists() and not force:
-        raise BadInput(f"{path.name} exists; pass --force to overwrite it.")
-    write_atomic(path, template_to_toml(template).encode("utf-8"))
+    try:
+        if path.is_dir():
+            raise BadInput(
+                f"{path.name} is a folder; give a file name ending in .toml."
+            )
+        if path.exists() and not force:
+            raise BadInput(f"{path.name} exists; pass --force to overwrite it.")
+        write_atomic(path, template_to_toml(template).encode("utf-8"))
+    except (OSError, ValueError) as exc:  # no permission, a file where a folder is
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise BadInput(f"Cannot write {str(path)!r}: {reason}.") from None
     return path
 
 

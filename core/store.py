@@ -260,10 +260,16 @@ class Store:
             raise self._unwritable(exc) from None
 
     def _unwritable(self, exc: sqlite3.OperationalError) -> StorageError:
+        reason = str(exc)
+        if "readonly" in reason or "read-only" in reason:
+            advice = " Check that you may write the file and its folder."
+        elif "locked" in reason or "busy" in reason:
+            advice = " If another ripen or program holds it, try again when it is done."
+        else:
+            advice = ""
         return StorageError(
-            f"The database {self.path} cannot be written ({exc}); nothing was "
-            "changed. If another ripen or program holds it, try again when it is "
-            "done."
+            f"The database {self.path} cannot be written ({reason}); nothing was "
+            f"changed.{advice}"
         )
 
     def _migrate(self) -> None:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from core import export as export_module
 from core.checklist import tick
 from core.engine import Engine
 from core.errors import BadInput
@@ -303,3 +304,39 @@ def test_a_folder_no_export_can_go_into_is_refused_by_name(
     base = engine.new_session("a watch", backend="paid")
     with pytest.raises(BadInput, match="export into|write into"):
         export(engine, base.id, Path(folder))
+
+
+def test_a_folder_in_the_way_of_one_file_refuses_the_export_before_writing(
+    paid: tuple[Engine, PaidBackend], tmp_path: Path
+) -> None:
+    engine, _ = paid
+    base = engine.new_session("a watch", backend="paid")
+    out = tmp_path / "out"
+    first = export(engine, base.id, out)
+    first.data.unlink()
+    first.data.mkdir()  # a folder where the export writes its .json
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    with pytest.raises(BadInput, match=rf"{first.data.name} in .* is a folder"):
+        export(engine, base.id, out, force=True)
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+
+
+def test_an_export_that_fails_half_way_leaves_none_of_its_files(
+    paid: tuple[Engine, PaidBackend], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, _ = paid
+    base = engine.new_session("a watch", backend="paid")
+    real = export_module.write_atomic
+    calls: list[Path] = []
+
+    def disk_full_at_the_third(path: Path, data: bytes) -> None:
+        calls.append(path)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device")
+        real(path, data)
+
+    monkeypatch.setattr(export_module, "write_atomic", disk_full_at_the_third)
+    out = tmp_path / "out"
+    with pytest.raises(BadInput, match="No space left on device"):
+        export(engine, base.id, out)
+    assert list(out.iterdir()) == []

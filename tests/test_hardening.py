@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from core import store
 from core.cli import main
 from core.config import load_config
 from core.engine import Engine
-from core.errors import BudgetExceeded
+from core.errors import BudgetExceeded, StorageError
 from tests.paid_backend import PaidBackend
 
 ESCAPES = "\x1b[2J\x1b]52;c;aGk=\x07\u202e"
@@ -183,26 +187,54 @@ def test_config_values_out_of_range_are_refused(ripen_home: Path) -> None:
     (ripen_home / "config.toml").write_text("[gemini]\ntimeout = nan\n")
     with pytest.raises(Exception, match="timeout must be between"):
         load_config()
+    (ripen_home / "config.toml").write_text("max_megapixels = -1\n")
+    with pytest.raises(Exception, match="config.toml: max_megapixels must be above"):
+        load_config()
 
 
-def test_a_locked_database_is_a_message_and_changes_nothing(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import sqlite3
-
-    from core import store
-    from core.errors import StorageError
-
-    monkeypatch.setattr(store, "BUSY_TIMEOUT_MS", 100)
-    engine = Engine(load_config(), backends={"paid": PaidBackend()})
-    base = engine.new_session("a watch", backend="paid")
+@contextlib.contextmanager
+def held_by_another_program(engine: Engine) -> Iterator[None]:
+    """The engine's database locked for writing by a second connection."""
     holder = sqlite3.connect(engine.config.db_path)
-    holder.execute("BEGIN EXCLUSIVE")  # another program holds it
+    holder.execute("BEGIN IMMEDIATE")
     try:
-        with pytest.raises(StorageError, match="cannot be written"):
-            engine.star(base.id)
+        yield
     finally:
         holder.rollback()
         holder.close()
+
+
+@pytest.fixture
+def quick_lock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writers wait 0.1 s for a lock instead of 30."""
+    monkeypatch.setattr(store, "BUSY_TIMEOUT_MS", 100)
+
+
+@pytest.mark.usefixtures("quick_lock")
+def test_a_locked_database_is_a_message_and_changes_nothing() -> None:
+    engine = Engine(load_config(), backends={"paid": PaidBackend()})
+    base = engine.new_session("a watch", backend="paid")
+    with (
+        held_by_another_program(engine),
+        pytest.raises(StorageError, match="cannot be written"),
+    ):
+        engine.star(base.id)
     assert not engine.round(base.id).starred
     assert engine.star(base.id).starred  # and it works once the lock is gone
+
+
+@pytest.mark.usefixtures("quick_lock")
+def test_a_round_the_database_refuses_leaves_no_image_and_says_why() -> None:
+    engine = Engine(load_config(), backends={"paid": PaidBackend()})
+    base = engine.new_session("a watch", backend="paid")
+    images = engine.config.images_dir
+    before = sorted(p.name for p in images.rglob("*") if p.is_file())
+    with (
+        held_by_another_program(engine),
+        pytest.raises(StorageError, match="try again when it is done"),
+    ):
+        engine.refine(base.id, "warm the light")
+    assert before, "the first round's image is there"
+    assert sorted(p.name for p in images.rglob("*") if p.is_file()) == before
+    assert engine.session(base.session).rounds == 1
+    assert engine.refine(base.id, "warm the light").number == 2

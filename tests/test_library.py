@@ -282,3 +282,21 @@ def test_an_ab_step_runs_its_alternatives_as_siblings(
     # The run goes on from the first alternative; the other waits for a verdict.
     chosen = next(r for r in pair if r.instruction == warm)
     assert detail.parent == chosen.id and polish.parent == detail.id
+
+
+def test_a_template_file_that_cannot_be_written_is_refused_by_name(
+    paid: Engine, tmp_path: Path
+) -> None:
+    (tmp_path / "ok.png").write_bytes(b"not a folder")
+    for target, reason in (
+        (tmp_path / "ok.png" / "recipe.toml", "Not a directory|File exists"),
+        (tmp_path / ("x" * 300 + ".toml"), "too long"),
+    ):
+        with pytest.raises(BadInput, match=f"Cannot write .*({reason})"):
+            library.export_template(paid, "product", target)
+
+
+def test_a_template_name_with_terminal_escapes_is_refused(paid: Engine) -> None:
+    base = paid.new_session("a watch", backend="paid")
+    with pytest.raises(BadInput, match=r"'blue\\\\x1b\]0;owned\\\\x07x' holds control"):
+        library.save_branch(paid, base.id, "blue\x1b]0;owned\x07x")

@@ -249,3 +249,17 @@ def test_bad_regions_are_refused_naming_the_valid_ones(bad: str) -> None:
     assert repr(bad) in message
     if not bad.startswith("box"):
         assert "lower-right" in message and "box:x0,y0,x1,y1" in message
+
+
+def test_balancing_the_colours_is_not_read_as_more_colour() -> None:
+    # The portrait template's last step: "very slightly" must stay very slight,
+    # and the balance the local backend cannot make is said, not turned into +20%.
+    parsed = parse_instruction(
+        "Add a faint vignette, balance the colours and raise the saturation "
+        "very slightly"
+    )
+    assert [c.op for c in parsed.changes] == ["vignette", "saturation"]
+    assert parsed.changes[1].amount == pytest.approx(0.05)
+    assert parsed.not_understood == ["balance the colours"]
+    richer = parse_instruction("richer colours")
+    assert [(c.op, round(c.amount, 2)) for c in richer.changes] == [("saturation", 0.3)]

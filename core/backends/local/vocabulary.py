@@ -362,11 +362,14 @@ def detect_saturation(t: str) -> Detection | None:
         sign = 1.0 if has(r"\b(?:less|reduce|remove|fix|undo)\b", t) else -1.0
         amount, exact = strength("saturation", t, sign)
         return "saturation", amount, {}, exact
-    if has(
+    named = has(
         r"saturat\w*|vibran\w*|\bvivid\w*|colou?rful\w*|\bchroma\b|"
-        r"\bcolou?rs?\b|\bcolou?r intensity\b|\bpunchier colou?rs?\b",
+        r"\bcolou?r intensity\b|\bpunchier colou?rs?\b",
         t,
-    ):
+    )
+    # "balance the colours" asks for neutral colour, not stronger colour: left to
+    # the not-understood list rather than read as "more colour".
+    if named or (has(r"\bcolou?rs?\b", t) and not has(r"\bbalanc\w*", t)):
         amount, exact = strength("saturation", t, verb_sign(t))
         return "saturation", amount, {}, exact
     return None
