@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from textual.widgets import DirectoryTree, Label, Static
+from textual.widgets import DirectoryTree, Label, Static, TextArea
 
 from core import library
 from core.backends.base import BlobStore, GenerationRequest, GenerationResult
@@ -90,6 +90,9 @@ async def test_sessions_filter_narrows_the_list_as_you_type(
         await pilot.press("escape")
         assert len(screen.shown) == 3
         assert screen.focused is screen.list_view
+        await pilot.press("j", "j", "k")  # as in the tree
+        assert screen.highlighted is not None
+        assert screen.highlighted.title == "Astronaut portrait"
         await pilot.press("slash", *"coffee", "enter")
         await settle(pilot)
     coffee = next(s for s in engine.sessions() if s.title == "Coffee for the menu")
@@ -193,9 +196,11 @@ async def test_new_session_from_a_photo_picked_in_the_current_folder(
 
         await pilot.press("down", "enter")  # mode: edit a photo
         assert form.mode == "edit"
-        await pilot.press(*["tab"] * 6)
+        # Tab goes to what the session needs first: the prompt, then the images.
+        await pilot.press("tab", *"Warm the light", "tab")
         tree = form.query_one("#new-files", DirectoryTree)
         assert form.focused is tree
+        assert form.query_one("#new-prompt", TextArea).text == "Warm the light"
         listed = [str(node.label) for node in tree.root.children]
         assert listed == ["coffee.jpg"]
 
@@ -208,7 +213,7 @@ async def test_new_session_from_a_photo_picked_in_the_current_folder(
     session = engine.session(str(app.results[0]))
     assert session.rounds == 1
     first = engine.round(session.current_round or "")
-    assert first.mode == "edit"
+    assert (first.mode, first.instruction) == ("edit", "Warm the light")
     assert (first.width, first.height) == (600, 400)
     assert [row["source"] for row in engine.inputs(first.id)] == ["coffee.jpg"]
 

@@ -109,7 +109,9 @@ def test_ripen_demo_starts_refines_and_quits_in_tmux(
     # (The hint's notification may still cover the right of the line.)
     assert prompt_line.split("▌")[0].strip() == "Increase the contrast slightly"
 
-    pane.keys("Enter")
+    # Alt+Enter reaches the app as ESC and CR here; then a second line and Enter,
+    # all in one burst as a paste or a slow link delivers them.
+    pane.keys("M-Enter", "and warm the light a little", "Enter")
     screen = pane.wait_for("Refine #7")
     assert "● #7" in screen
 
@@ -117,8 +119,11 @@ def test_ripen_demo_starts_refines_and_quits_in_tmux(
     session = engine.store.setting(DEMO_KEY)
     assert session is not None
     newest = engine.tree(session).rounds[-1]
-    assert (newest.number, newest.instruction) == (7, "Increase the contrast slightly")
-    assert newest.applied
+    assert (newest.number, newest.instruction) == (
+        7,
+        "Increase the contrast slightly\nand warm the light a little",
+    )
+    assert len(newest.applied) == 2
 
     started = time.monotonic()
     pane.keys("C-q")

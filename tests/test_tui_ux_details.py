@@ -55,3 +55,23 @@ async def test_details_show_the_id_the_command_line_takes(
     assert shown == selected.id
     assert engine.round(shown).number == 2  # the lookup behind `ripen show ID`
     assert "ripen show ID" in note and "ripen export ID" in note
+
+
+async def test_a_long_title_gives_way_to_the_meters_figures(
+    engine: Engine, tmp_path: Path
+) -> None:
+    session = small_session(engine, tmp_path)
+    title = "Espresso cup on the walnut counter for the spring menu, second try"
+    engine.rename_session(session.id, title)
+    app = RipenApp(session=session.id, engine=engine)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        drawn = app.screen.query_one("#meter", Static)
+        text = str(drawn.render())
+        assert text.startswith("Espresso cup on the")
+        assert "…" in text, "the title is cut, not the figures"
+        assert text.rstrip().endswith("· $0.117"), text
+        assert len(text.rstrip()) <= 100 - 2
+        await pilot.resize_terminal(160, 40)
+        await settle(pilot)
+        assert title in str(drawn.render()), "with room, the whole title shows"

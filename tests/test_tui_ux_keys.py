@@ -203,3 +203,29 @@ async def test_every_dialog_names_its_enter_or_save_and_escape_keys(
         labels = footer_labels(dialog)
         assert [label for label in labels if label in wanted] == wanted
         assert cut_off(dialog) == []
+
+
+def test_remaps_that_would_break_a_key_or_typing_are_refused_by_name() -> None:
+    from tui.app import known_binding_groups
+    from tui.keys import load_keymap
+
+    keymap, problems = load_keymap(
+        {
+            "tree.quit": "j",  # j moves down in the tree
+            "prompt.refine": "x",  # x would never reach an instruction
+            "app.quit": "not a key!!!",
+            "tree.star": " , ,",
+            "tree.winner": "ctrl+w",  # fine
+            "tree.branch": "B",  # fine
+        },
+        known_binding_groups(),
+    )
+    assert keymap == {"tree.winner": "ctrl+w", "tree.branch": "B"}
+    said = {problem.binding_id: problem.message for problem in problems}
+    assert said == {
+        "tree.quit": "'j' already means 'Down' (tree.down) there",
+        "prompt.refine": "'x' is typed as text while this key works; choose one "
+        "with ctrl or alt",
+        "app.quit": "'not a key!!!' is not a key name such as 'b', 'ctrl+b' or 'f5'",
+        "tree.star": "a key is missing between the commas",
+    }

@@ -77,3 +77,24 @@ async def test_applying_on_a_fresh_branch_names_the_next_step_and_its_words(
     assert "in the prompt and press Enter" in notice
     plan = meter_text(meter(engine, session.id)).plain
     assert plan.endswith("plan: 3 steps, +80 → 120")
+
+
+async def test_j_and_k_move_through_the_templates_as_in_the_tree(
+    engine: Engine, tmp_path: Path
+) -> None:
+    session = small_session(engine, tmp_path, rounds=1)
+    current = engine.session(session.id).current_round
+    assert current is not None
+    app = ScreenHost(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = TemplatesScreen(engine, session.id, current)
+        app.open(screen)
+        await settle(pilot)
+        names = [t.name for t in library.list_templates(engine)]
+        assert screen.highlighted is not None
+        first = names.index(screen.highlighted.name)
+        await pilot.press("j")
+        assert screen.highlighted.name == names[first + 1]
+        await pilot.press("j", "k", "a")
+        await settle(pilot)
+    assert app.results == [names[first + 1]]

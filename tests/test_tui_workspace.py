@@ -194,6 +194,10 @@ async def test_ab_pair_then_compare_and_pick_the_winner(
         }
         assert warm.parent == cool.parent == rounds[2].id
         assert any("A/B pair ready" in text for text in toasts(app))
+        status = workspace(app).query_one("#prompt-status", Static)
+        assert shown(status).startswith(
+            "Refine #5 (B of the pair; c compares, w picks the winner)"
+        )
 
         await pilot.press("c")
         await pilot.pause()
@@ -203,6 +207,7 @@ async def test_ab_pair_then_compare_and_pick_the_winner(
         winners = [r for r in engine.tree(session_id).rounds if r.winner]
         assert [w.id for w in winners] == [workspace(app).pair[1]]  # type: ignore[index]
         assert "✓" in labels(app)[winners[0].id]
+        assert shown(status).startswith("Refine #5 · Common")
 
 
 async def test_star_and_winner_keys(engine: Engine, session_id: str) -> None:
@@ -474,9 +479,8 @@ async def test_help_lists_every_key_with_remaps(
         )
         from tui.keys import own_binding_ids
 
-        assert own_binding_ids() - {"error.close", "error.copy", "help.close"} <= set(
-            rows
-        )
+        elsewhere = {"error.close", "error.copy", "help.close", "list.up", "list.down"}
+        assert own_binding_ids() - elsewhere <= set(rows)
 
 
 async def test_a_missing_session_opens_the_sessions_list(engine: Engine) -> None:
@@ -525,6 +529,12 @@ async def test_the_palette_finds_commands_by_their_help_and_shows_their_keys(
         )
         assert "session: open another" in shown_text
         assert "(key: o)" in shown_text
+        await pilot.press(*["backspace"] * 8, *"round: refine")
+        await pilot.pause(0.3)
+        shown_text = " ".join(
+            str(found.get_option_at_index(n).prompt) for n in range(found.option_count)
+        )
+        assert "(key: i or /)" in shown_text, "key names as the footer draws them"
         await pilot.press("escape")
         await pilot.pause()
         await pilot.press("ctrl+p")

@@ -13,10 +13,12 @@ import gc
 import logging
 import os
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from textual import events
 from textual.app import App
-from textual.binding import BindingType
+from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
 from textual.worker import Worker
 
@@ -25,7 +27,7 @@ from core.errors import NotFound, RipenError
 from core.models import Round
 from tui.commands import RipenCommands
 from tui.errors import SteadyCommandPalette, handle_worker_state, show_error
-from tui.keys import APP_BINDINGS, binding_ids, load_keymap, own_binding_ids
+from tui.keys import APP_BINDINGS, binding_groups, load_keymap
 from tui.preview_cache import PREVIEW_SIZES, PreviewCache
 from tui.renderer import Renderer, choose_renderer, image_widget_class
 
@@ -106,7 +108,7 @@ class RipenApp(App[None]):
         table = self.engine.config.keys
         if not table:
             return  # checking ids imports every screen: not worth it for nothing
-        keymap, problems = load_keymap(table, known_binding_ids())
+        keymap, problems = load_keymap(table, known_binding_groups())
         self.set_keymap(keymap)
         for problem in problems:
             self.notify(
@@ -205,20 +207,20 @@ class RipenApp(App[None]):
         return sum(1 for job in self.jobs.values() if not job.done.is_set())
 
 
-def known_binding_ids() -> set[str]:
-    """Every binding id a ``[keys]`` table may remap, across all screens."""
-    ids = own_binding_ids()
+def known_binding_groups() -> list[list[Binding]]:
+    """Every binding a ``[keys]`` table may remap, grouped by the screen that
+    answers to it."""
     try:
         from tui.screens import compare, dialogs, new_session, sessions, templates
     except ImportError:
-        return ids
+        return binding_groups([])
     tables = []
     for module in (compare, dialogs, new_session, sessions, templates):
         for value in vars(module).values():
             bindings = getattr(value, "BINDINGS", None)
             if isinstance(value, type) and isinstance(bindings, list):
                 tables.append(bindings)
-    return ids | binding_ids(tables)
+    return binding_groups(tables)
 
 
 def _tolerate_stray_bytes() -> None:
@@ -243,6 +245,34 @@ def _tolerate_stray_bytes() -> None:
     linux_driver.getincrementaldecoder = lenient  # type: ignore[assignment]
 
 
+def read_alt_with_named_keys() -> None:
+    """Read Alt+Enter from a terminal that sends it as ESC then CR (tmux, and most
+    terminals without the kitty keyboard protocol) as ``alt+enter``.
+
+    Textual 8.2 keeps the Alt of a letter sent that way but drops it from a named
+    key (Textualize/textual#6663), so Alt+Enter arrived as Enter and sent a
+    half-written instruction instead of adding a line.
+    """
+    from textual import _xterm_parser
+
+    parser = _xterm_parser.XTermParser
+    original = parser._sequence_to_key_events
+    if getattr(original, "reads_alt_enter", False):
+        return
+
+    def reading(
+        self: _xterm_parser.XTermParser, sequence: str, alt: bool = False
+    ) -> Iterator[events.Key]:
+        for event in original(self, sequence, alt):
+            if alt and event.key == "enter":
+                yield events.Key("alt+enter", None)
+            else:
+                yield event
+
+    reading.reads_alt_enter = True  # type: ignore[attr-defined]
+    parser._sequence_to_key_events = reading  # type: ignore[method-assign]
+
+
 def run_app(
     session: str | None = None, last: bool = False, images: str | None = None
 ) -> None:
@@ -254,6 +284,7 @@ def run_app(
     renderer = choose_renderer(images or engine.config.images)
     app = RipenApp(session=session, last=last, engine=engine, renderer=renderer)
     _tolerate_stray_bytes()
+    read_alt_with_named_keys()
     app.run()
     if app.unfinished_jobs:
         # A backend that ignores cancelling would hold the process open in Python's

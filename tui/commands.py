@@ -9,7 +9,7 @@ only while the palette is open over the workspace.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -89,7 +89,14 @@ class RipenCommands(Provider):
         binding = key_for(command.action)
         if binding is None:
             return command.help
-        return f"{command.help} (key: {self.app.get_key_display(binding)})"
+        keys = self.app._keymap.get(binding.id or "", binding.key)
+        shown = [
+            self.app.get_key_display(replace(binding, key=k, key_display=None))
+            for k in keys.split(",")
+        ]
+        if binding.key_display:
+            shown = [binding.key_display]
+        return f"{command.help} (key: {' or '.join(shown)})"
 
     async def discover(self) -> Hits:
         for command in available(self.screen):

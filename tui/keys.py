@@ -18,10 +18,14 @@ Everything else is one ``?`` (help) or Ctrl+P (commands) away.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import functools
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from textual.binding import Binding, BindingType
+from textual.dom import DOMNode
+from textual.keys import Keys, _character_to_key
 
 
 def key(
@@ -184,7 +188,7 @@ TREE_BINDINGS: list[BindingType] = [
         "e",
         "screen.export",
         "Export",
-        "Export the round, its branch or the session",
+        "Export the round's image with its branch's contact sheet and report",
         id="tree.export",
         show=False,
     ),
@@ -223,6 +227,12 @@ TREE_BINDINGS: list[BindingType] = [
     key("q", "app.quit", "Quit", "Quit ripen", id="tree.quit"),
 ]
 
+# The lists of sessions and templates move with j and k as the tree does.
+LIST_BINDINGS: list[BindingType] = [
+    key("j", "cursor_down", "Down", "Next in the list", id="list.down", show=False),
+    key("k", "cursor_up", "Up", "Previous in the list", id="list.up", show=False),
+]
+
 PROMPT_BINDINGS: list[BindingType] = [
     key(
         "enter",
@@ -238,6 +248,7 @@ PROMPT_BINDINGS: list[BindingType] = [
         "New line",
         "Add a line to the instruction",
         id="prompt.newline",
+        priority=True,
     ),
     key(
         "ctrl+f",
@@ -245,6 +256,7 @@ PROMPT_BINDINGS: list[BindingType] = [
         "Apply fix",
         "Apply the first warning's fix: append the keep clause, or split into rounds",
         id="prompt.fix",
+        priority=True,
     ),
     key(
         "ctrl+t",
@@ -301,22 +313,79 @@ def binding_by_id(binding_id: str) -> Binding:
 def own_binding_ids() -> set[str]:
     """The ids this module defines."""
     return binding_ids(
-        [APP_BINDINGS, WORKSPACE_BINDINGS, TREE_BINDINGS, PROMPT_BINDINGS]
+        [
+            APP_BINDINGS,
+            WORKSPACE_BINDINGS,
+            TREE_BINDINGS,
+            PROMPT_BINDINGS,
+            LIST_BINDINGS,
+        ]
     )
 
 
+def binding_groups(screen_tables: Iterable[list[BindingType]]) -> list[list[Binding]]:
+    """The bindings that answer keys at the same time, one list per situation:
+    the tree, the prompt, and each other screen (with the app's keys and the list
+    keys in every one). A key can mean one thing per group."""
+
+    def bindings(*tables: list[BindingType]) -> list[Binding]:
+        return [b for table in tables for b in table if isinstance(b, Binding)]
+
+    return [
+        bindings(APP_BINDINGS, WORKSPACE_BINDINGS, TREE_BINDINGS),
+        bindings(APP_BINDINGS, WORKSPACE_BINDINGS, PROMPT_BINDINGS),
+        *(bindings(APP_BINDINGS, LIST_BINDINGS, table) for table in screen_tables),
+    ]
+
+
+_MODIFIERS = frozenset({"ctrl", "alt", "shift", "super", "meta", "hyper"})
+# Modifiers that keep a key from being typed as text.
+_COMMAND_MODIFIERS = _MODIFIERS - {"shift"}
+# The names Textual gives printable characters ("slash", "question_mark", "space").
+_CHARACTER_NAMES = frozenset(_character_to_key(chr(code)) for code in range(32, 127))
+_KEY_NAMES = (
+    frozenset(key.value for key in Keys)
+    | _CHARACTER_NAMES
+    | {"enter", "tab", "space", "backspace", "delete", "insert", "escape"}
+)
+
+
+def _key_problem(key_name: str, typing: bool) -> str | None:
+    """Why ``key_name`` cannot be used (for a binding that works while typing, if
+    ``typing``), or None."""
+    *modifiers, base = key_name.split("+")
+    if not key_name:
+        return "a key is missing between the commas"
+    unknown = [m for m in modifiers if m not in _MODIFIERS]
+    if unknown or not base:
+        return f"{key_name!r} is not a key name (modifiers are ctrl, alt, shift)"
+    if len(base) != 1 and base not in _KEY_NAMES:
+        return f"{key_name!r} is not a key name such as 'b', 'ctrl+b' or 'f5'"
+    printable = len(base) == 1 or base in _CHARACTER_NAMES
+    if typing and printable and not _COMMAND_MODIFIERS.intersection(modifiers):
+        return (
+            f"{key_name!r} is typed as text while this key works; choose one with "
+            "ctrl or alt"
+        )
+    return None
+
+
 def load_keymap(
-    table: Mapping[str, object], known: set[str]
+    table: Mapping[str, object], groups: list[list[Binding]]
 ) -> tuple[dict[str, str], list[KeymapProblem]]:
     """Turn a ``[keys]`` table into a Textual keymap, refusing what cannot work.
 
-    Unknown ids and values that are not key names are reported, not raised: a typo
-    in the config file should cost one binding, not the whole app.
+    Unknown ids, values that are not key names, a printable key for a binding that
+    works while the user types, and a key another binding of the same screen
+    already answers to are reported, not raised: a mistake in the config file
+    should cost one binding, not the whole app (or the letter j).
     """
+    by_id = {b.id: b for group in groups for b in group if b.id}
     keymap: dict[str, str] = {}
     problems: list[KeymapProblem] = []
     for binding_id, value in table.items():
-        if binding_id not in known:
+        binding = by_id.get(binding_id)
+        if binding is None:
             problems.append(KeymapProblem(binding_id, "no binding has this id"))
             continue
         if not isinstance(value, str) or not value.strip():
@@ -324,5 +393,58 @@ def load_keymap(
                 KeymapProblem(binding_id, "the key must be a string such as 'ctrl+b'")
             )
             continue
-        keymap[binding_id] = ",".join(part.strip() for part in value.split(","))
+        keys = [part.strip() for part in value.split(",")]
+        typing = binding.priority or binding in PROMPT_BINDINGS
+        problem = next(
+            (found for k in keys if (found := _key_problem(k, typing)) is not None),
+            None,
+        )
+        if problem is not None:
+            problems.append(KeymapProblem(binding_id, problem))
+            continue
+        keymap[binding_id] = ",".join(keys)
+    for binding_id in list(keymap):
+        clash = _clash(binding_id, keymap, groups)
+        if clash is not None:
+            del keymap[binding_id]
+            problems.append(KeymapProblem(binding_id, clash))
     return keymap, problems
+
+
+def _clash(
+    binding_id: str, keymap: Mapping[str, str], groups: list[list[Binding]]
+) -> str | None:
+    """Why the remapped ``binding_id`` would take a key from another binding."""
+    mine = set(keymap[binding_id].split(","))
+    for group in groups:
+        if not any(b.id == binding_id for b in group):
+            continue
+        for other in group:
+            if other.id == binding_id:
+                continue
+            theirs = set((keymap.get(other.id or "") or other.key).split(","))
+            shared = sorted(mine & theirs)
+            if shared:
+                return (
+                    f"{shared[0]!r} already means {other.description or other.id!r} "
+                    f"({other.id}) there"
+                )
+    return None
+
+
+def after_earlier_keys(action: Callable[..., Any]) -> Callable[..., None]:
+    """Run a priority binding's action once the keys typed before it are handled.
+
+    A priority binding runs as soon as its key reaches the app, while the keys
+    before it may still wait in the focused widget's queue: text typed fast, or
+    arriving in one burst over a slow SSH link, followed by Enter would be read
+    without its last letters. Queuing the action behind those keys keeps the order
+    in which they were typed.
+    """
+
+    @functools.wraps(action)
+    def queued(self: DOMNode, *args: Any) -> None:
+        target = self.app.focused or self
+        target.call_later(action, self, *args)
+
+    return queued

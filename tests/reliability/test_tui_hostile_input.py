@@ -16,13 +16,16 @@ import pytest
 from textual import events
 from textual.widgets import Button, Input, Label
 
-from core.engine import Engine
+from core.engine import MAX_INSTRUCTION, Engine
 from tests.tui_states import SIZE, ScreenHost, settle
 from tests.tui_support import scripted_engine, small_session
+from tui.app import RipenApp
 from tui.errors import ErrorDetails
 from tui.screens.dialogs import ExportDialog, ExportRequest
 from tui.screens.new_session import NewSessionScreen
 from tui.screens.sessions import SessionsScreen
+from tui.widgets.bounded import BoundedTextArea
+from tui.widgets.prompt import PromptArea
 
 
 @pytest.fixture
@@ -30,7 +33,7 @@ def engine() -> Engine:
     return scripted_engine()
 
 
-def messages(app: ScreenHost) -> list[str]:
+def messages(app: ScreenHost | RipenApp) -> list[str]:
     return [note.message for note in app._notifications]
 
 
@@ -146,3 +149,30 @@ async def test_renaming_while_another_program_holds_the_database_keeps_the_app(
         other.execute("ROLLBACK")
     other.close()
     assert engine.session(session.id).title == "Small coffee"
+
+
+async def test_a_pasted_file_is_refused_by_the_prompt_and_the_note(
+    engine: Engine, tmp_path: Path
+) -> None:
+    session = small_session(engine, tmp_path)
+    app = RipenApp(session=session.id, engine=engine)
+    huge = "warmer light, " * 40_000  # 560,000 characters
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        area = app.screen.query_one(PromptArea)
+        app.post_message(events.Paste("Warm the light"))
+        await settle(pilot)
+        app.post_message(events.Paste(huge))
+        await settle(pilot)
+        assert area.text == "Warm the light", "a paste too long adds nothing"
+        assert any("The paste is 560,000 characters" in m for m in messages(app))
+
+        await pilot.press("escape", "n")  # the tree, then the note of the round
+        await settle(pilot)
+        note = app.screen.query_one("#note", BoundedTextArea)
+        app.post_message(events.Paste(huge))
+        await settle(pilot)
+        assert note.text == ""
+        app.post_message(events.Paste("x" * MAX_INSTRUCTION))
+        await settle(pilot)
+        assert len(note.text) == MAX_INSTRUCTION, "a paste that fits is taken whole"

@@ -47,7 +47,8 @@ from textual.widgets.option_list import Option
 
 from core.export import FORMATS
 from tui.errors import AnswersOnce
-from tui.keys import key
+from tui.keys import after_earlier_keys, key
+from tui.widgets.bounded import BoundedTextArea
 
 SCREENS_CSS = "../screens.tcss"
 
@@ -288,6 +289,7 @@ class TextDialog(AnswersOnce, ModalScreen[str | None]):
             yield Label("Enter saves · Escape cancels", classes="hint")
         yield Footer()
 
+    @after_earlier_keys
     def action_save(self) -> None:
         text = self.query_one("#text", Input).value.strip()
         if not text:
@@ -296,7 +298,7 @@ class TextDialog(AnswersOnce, ModalScreen[str | None]):
         self.dismiss(text)
 
 
-class InstructionArea(TextArea):
+class InstructionArea(BoundedTextArea):
     """A multi-line text field where Enter submits and Alt+Enter adds a line.
 
     Pasted text arrives whole, new lines included, which a one-line ``Input`` would
@@ -383,7 +385,7 @@ class NoteEditor(AnswersOnce, ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label(self.heading, classes="dialog-title", markup=False)
-            yield TextArea(
+            yield BoundedTextArea(
                 self.initial,
                 soft_wrap=True,
                 show_line_numbers=False,
@@ -401,6 +403,7 @@ class NoteEditor(AnswersOnce, ModalScreen[str | None]):
         area.focus()
         area.move_cursor(area.document.end)
 
+    @after_earlier_keys
     def action_save(self) -> None:
         self.dismiss(self.query_one("#note", TextArea).text.strip())
 
@@ -465,6 +468,7 @@ class ABDialog(AnswersOnce, ModalScreen[tuple[str, str] | None]):
     def _second_done(self) -> None:
         self.action_run()
 
+    @after_earlier_keys
     def action_run(self) -> None:
         a = self.query_one("#a", InstructionArea).text.strip()
         b = self.query_one("#b", InstructionArea).text.strip()
@@ -557,6 +561,7 @@ class ExportDialog(AnswersOnce, ModalScreen[ExportRequest | None]):
     def _submitted(self) -> None:
         self.action_export()
 
+    @after_earlier_keys
     def action_export(self) -> None:
         folder = self.query_one("#out", Input).value.strip()
         if not folder:

@@ -27,6 +27,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import (
     Button,
     DirectoryTree,
@@ -53,7 +54,7 @@ from core.meter import tier_credits
 from core.models import Round
 from core.text import clean_text
 from tui.errors import AnswersOnce, handle_worker_state, show_error
-from tui.keys import key
+from tui.keys import after_earlier_keys, key
 from tui.messages import AttemptFailed, ProgressReported, RoundCompleted
 from tui.screens.dialogs import InstructionArea
 from tui.screens.workspace import Job
@@ -66,6 +67,21 @@ MODES = (
     ("generate", "Text prompt"),
     ("edit", "Edit a photo"),
     ("compose", "Compose 2 or 3 references"),
+)
+
+# Tab goes through what every session needs first (mode, prompt, images), then
+# the settings that have good defaults. Textual orders focus by position, which
+# would send the first Tab down the settings column, five fields from the prompt.
+FOCUS_ORDER = (
+    "new-mode",
+    "new-prompt",
+    "new-files",
+    "new-path",
+    "new-tier",
+    "new-aspect",
+    "new-budget",
+    "new-template",
+    "new-start",
 )
 
 HELP = (
@@ -188,6 +204,18 @@ class NewSessionScreen(AnswersOnce, Screen[Round | None]):
         return cast("RipenApp", self.app)
 
     # -- layout ------------------------------------------------------------------
+
+    @property
+    def focus_chain(self) -> list[Widget]:
+        """Textual's focus chain, reordered to ``FOCUS_ORDER``."""
+
+        def rank(widget: Widget) -> int:
+            for node in widget.ancestors_with_self:
+                if node.id in FOCUS_ORDER:
+                    return FOCUS_ORDER.index(node.id)
+            return len(FOCUS_ORDER)
+
+        return sorted(super().focus_chain, key=rank)
 
     def compose(self) -> ComposeResult:
         config = self.engine.config
@@ -379,6 +407,7 @@ class NewSessionScreen(AnswersOnce, Screen[Round | None]):
 
     # -- running -----------------------------------------------------------------
 
+    @after_earlier_keys
     def action_start(self) -> None:
         if self.job is not None:
             return

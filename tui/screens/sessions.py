@@ -42,6 +42,7 @@ from tui.errors import (
 from tui.keys import key
 from tui.preview_cache import PreviewCache, PreviewUnavailable
 from tui.screens.dialogs import ConfirmDialog, TextDialog
+from tui.widgets.lists import KeyedListView
 
 if TYPE_CHECKING:
     from tui.app import RipenApp
@@ -218,7 +219,7 @@ class SessionsScreen(AnswersOnce, Screen[str | None]):
     def compose(self) -> ComposeResult:
         yield Label("Sessions", id="sessions-heading", classes="heading", markup=False)
         yield Input(placeholder="/ filters by title", id="sessions-filter")
-        yield ListView(id="sessions-list")
+        yield KeyedListView(id="sessions-list")
         yield Static("", id="sessions-empty")
         yield Footer()
 

@@ -37,6 +37,7 @@ from core.templates import Template, TemplateStep
 from tui.errors import WRITE_FAILURES, AnswersOnce, show_failure
 from tui.keys import key
 from tui.screens.dialogs import ConfirmDialog, TextDialog
+from tui.widgets.lists import KeyedOptionList
 
 SLOT = re.compile(r"\{[a-z][a-z0-9_]*\}")
 
@@ -89,10 +90,10 @@ def applied_notice(template: Template, applied: library.Applied) -> tuple[str, s
     if step is None:
         return (
             f"{name}: every step already taken",
-            f"This branch already has {plural(applied.steps_done, 'refinement')}, "
-            f"and each counts as one of the {total} steps, so none is left. To "
-            "follow it from step 1, select #1 in the tree, press b to branch from "
-            "it, then refine.",
+            f"Each refinement on this branch counts as one step, and it already has "
+            f"at least {total}, so none of the {total} steps is left. To follow it "
+            "from step 1, select #1 in the tree, press b to branch from it, then "
+            "refine.",
         )
     return (
         f"Following {name}: step {step.number} of {total}",
@@ -175,7 +176,7 @@ class TemplatesScreen(AnswersOnce, Screen[str | None]):
             "Templates", id="templates-heading", classes="heading", markup=False
         )
         with Horizontal(id="templates-library"):
-            yield OptionList(id="templates-names")
+            yield KeyedOptionList(id="templates-names")
             with VerticalScroll(id="templates-preview"):
                 yield Static("", id="templates-about")
                 yield Static("", id="templates-steps")

@@ -237,6 +237,9 @@ class WorkspaceScreen(Screen[None]):
             has_children = any(r.parent == current.id for r in self.rounds.rounds)
             verb = "Branch from" if has_children else "Refine"
             what = f"{verb} #{current.number}"
+            if self.pair and current.id in self.pair and not self._pair_decided():
+                side = "AB"[self.pair.index(current.id)]
+                what += f" ({side} of the pair; c compares, w picks the winner)"
         tier = f"{TIERS[self.quality]} {self.round_cost}cr"
         parts: list[Piece] = [
             (what, "bold"),
@@ -249,6 +252,10 @@ class WorkspaceScreen(Screen[None]):
         if self.hint:
             parts.append((self.hint, "dim"))
         return line(*joined(parts, " · "))
+
+    def _pair_decided(self) -> bool:
+        assert self.pair is not None and self.rounds is not None
+        return any(r.winner for r in self.rounds.rounds if r.id in self.pair)
 
     def next_step_hint(self) -> str:
         """The active template's next step, if the session follows one."""
@@ -523,8 +530,9 @@ class WorkspaceScreen(Screen[None]):
         pair = self.compare_pair()
         if pair is None:
             self.notify(
-                "Nothing to compare: select a round that has a sibling, or run an "
-                "A/B pair first.",
+                "Nothing to compare here: select a round after the first (it is "
+                "compared with a sibling, else its parent), or run an A/B pair "
+                "first.",
                 severity="warning",
                 timeout=4,
             )

@@ -46,10 +46,38 @@ def meter_text(m: Meter, title: str = "") -> Text:
     return line(title_piece, *joined(parts, " · "))
 
 
+def fitted_title(title: str, room: int) -> str:
+    """``title`` cut with an ellipsis to ``room`` cells; none if room is too small."""
+    if room < 8:
+        return ""
+    text = Text(title)
+    text.truncate(room, overflow="ellipsis")
+    return text.plain
+
+
 class CreditMeter(Static):
-    """One session's spending against its budget."""
+    """One session's spending against its budget, after the session's title.
+
+    The title gives way to the figures: a long one is cut so that the dollars and
+    the plan stay on the line.
+    """
+
+    shown: tuple[Meter, str] | None = None
 
     def show(self, m: Meter, title: str = "") -> None:
-        self.update(meter_text(m, title))
+        self.shown = (m, title)
+        self._draw()
         for level in ("ok", "amber", "red"):
             self.set_class(m.level == level, f"-{level}")
+
+    def on_resize(self) -> None:
+        if self.shown is not None:
+            self._draw()
+
+    def _draw(self) -> None:
+        assert self.shown is not None
+        m, title = self.shown
+        width = self.content_size.width
+        if title and width:
+            title = fitted_title(title, width - meter_text(m).cell_len - 2)
+        self.update(meter_text(m, title))

@@ -31,8 +31,9 @@ from core.lint import (
     lint,
     split_rounds,
 )
-from tui.keys import PROMPT_BINDINGS, binding_by_id
+from tui.keys import PROMPT_BINDINGS, after_earlier_keys, binding_by_id
 from tui.text import Piece, line
+from tui.widgets.bounded import BoundedTextArea
 
 SHOWN_WARNINGS = 3
 SEVERITY_MARKS = {"warning": ("⚠", "#ffb000"), "info": ("ℹ", "cyan")}
@@ -105,7 +106,7 @@ def warnings_text(
     return out
 
 
-class PromptArea(TextArea):
+class PromptArea(BoundedTextArea):
     """The instruction box; Enter submits instead of breaking the line."""
 
     BINDING_GROUP_TITLE = "Prompt"
@@ -121,12 +122,15 @@ class PromptArea(TextArea):
     class FixWanted(Message):
         """The user asked for the first warning's fix."""
 
+    @after_earlier_keys
     def action_submit(self) -> None:
         self.post_message(self.Submitted(self.text))
 
+    @after_earlier_keys
     def action_newline(self) -> None:
         self.insert("\n")
 
+    @after_earlier_keys
     def action_apply_suggestion(self) -> None:
         self.post_message(self.FixWanted())
 
