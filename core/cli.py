@@ -348,9 +348,10 @@ def _print_human(result: dict[str, Any]) -> None:
         for r in result["rounds"]:
             mark = "*" if r["status"] == "current" else " "
             flags = ("★" if r["starred"] else "") + ("✓" if r["winner"] else "")
+            instruction = " / ".join(r["instruction"].splitlines())  # one line each
             print(
                 f"{mark} #{r['number']:<3} {r['round']}  parent={r['parent'] or '-':<6}"
-                f"  {r['quality']:<6} {r['credits']:>3}cr {flags:<2} {r['instruction']}"
+                f"  {r['quality']:<6} {r['credits']:>3}cr {flags:<2} {instruction}"
             )
         for a in result["attempts"]:
             print(f"  ✗ {a['attempt']}  from {a['parent'] or '-'}: {a['message']}")

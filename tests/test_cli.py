@@ -232,3 +232,20 @@ def test_star_winner_and_note_show_in_the_round_summary(
     main(["note", made["round"], "keep the crop"])
     out = capsys.readouterr().out
     assert "  starred\n" in out and "  note: keep the crop\n" in out
+
+
+def test_the_human_tree_gives_each_round_one_line(
+    capsys: pytest.CaptureFixture[str], coffee_path: Path
+) -> None:
+    _, base, _ = run(capsys, "new", "", "--image", str(coffee_path), "--json")
+    _, refined, _ = run(
+        capsys,
+        "refine",
+        base["round"],
+        "increase the contrast\nand warm the light",
+        "--json",
+    )
+    assert main(["tree", base["session"]]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3  # the title, then one line per round
+    assert lines[2].endswith("increase the contrast / and warm the light")

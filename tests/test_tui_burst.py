@@ -15,7 +15,7 @@ from core.engine import Engine
 from tests.tui_states import SIZE, ScreenHost
 from tests.tui_support import scripted_engine, settle, small_session
 from tui.app import RipenApp, read_alt_with_named_keys
-from tui.screens.dialogs import NoteEditor, TextDialog
+from tui.screens.dialogs import ABDialog, NoteEditor, TextDialog
 from tui.screens.workspace import WorkspaceScreen
 from tui.widgets.prompt import PromptArea
 
@@ -96,3 +96,15 @@ def keys_read(sent: str) -> list[str]:
     parser = XTermParser()
     tokens = [*parser.feed(sent), *parser.feed("")]
     return [token.key for token in tokens if isinstance(token, events.Key)]
+
+
+async def test_enter_in_a_burst_moves_from_a_to_b_in_the_ab_dialog(
+    engine: Engine,
+) -> None:
+    app = ScreenHost(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        app.open(ABDialog())
+        await settle(pilot)
+        burst(app, "Warmer", "enter", "Cooler", "enter")
+        await settle(pilot)
+        assert app.results == [("Warmer", "Cooler")]

@@ -18,6 +18,7 @@ from tests.tui_states import SIZE
 from tests.tui_support import scripted_engine, settle, small_session
 from tui.app import RipenApp
 from tui.screens.help import HelpScreen
+from tui.widgets.prompt import LintingPrompt
 from tui.widgets.round_details import RoundDetails
 from tui.widgets.session_tree import SessionTree
 
@@ -75,3 +76,23 @@ async def test_a_long_title_gives_way_to_the_meters_figures(
         await pilot.resize_terminal(160, 40)
         await settle(pilot)
         assert title in str(drawn.render()), "with room, the whole title shows"
+
+
+async def test_the_warning_the_fix_key_applies_is_the_first_shown(
+    engine: Engine, tmp_path: Path
+) -> None:
+    session = small_session(engine, tmp_path, rounds=5)
+    app = RipenApp(session=session.id, engine=engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        prompt = app.screen.query_one(LintingPrompt)
+        prompt.set_text("blur the background")
+        await settle(pilot)
+        codes = [w.code for w in prompt.report.warnings]
+        assert len(codes) >= 2 and codes[0] != "missing-keep-clause", codes
+        first = str(app.screen.query_one("#prompt-warnings", Static).render())
+        assert first.splitlines()[0].startswith("ℹ missing-keep-clause")
+        assert "^f: append the keep clause" in first.splitlines()[0]
+        await pilot.press("ctrl+f")
+        await settle(pilot)
+        assert prompt.text == "blur the background. Keep everything else unchanged."

@@ -18,9 +18,12 @@ from core import library
 from core.engine import Engine
 from core.meter import meter
 from tests.tui_states import SIZE, ScreenHost, settle
-from tests.tui_support import scripted_engine, small_session
+from tests.tui_support import scripted_engine, small_session, wait_until
+from tui.app import RipenApp
 from tui.screens.templates import TemplatesScreen
+from tui.screens.workspace import WorkspaceScreen
 from tui.widgets.meter import meter_text
+from tui.widgets.prompt import LintingPrompt
 
 
 @pytest.fixture
@@ -74,7 +77,7 @@ async def test_applying_on_a_fresh_branch_names_the_next_step_and_its_words(
     [notice] = notices
     assert notice.startswith("Following Product visualisation: step 2 of 4")
     assert f"Suggested instruction: {applied.next.instruction}" in notice
-    assert "in the prompt and press Enter" in notice
+    assert "It is in the prompt" in notice and "press Enter to run it" in notice
     plan = meter_text(meter(engine, session.id)).plain
     assert plan.endswith("plan: 3 steps, +80 → 120")
 
@@ -98,3 +101,29 @@ async def test_j_and_k_move_through_the_templates_as_in_the_tree(
         await pilot.press("j", "k", "a")
         await settle(pilot)
     assert app.results == [names[first + 1]]
+
+
+async def test_each_step_of_a_followed_template_comes_to_the_prompt_at_its_tier(
+    engine: Engine, tmp_path: Path
+) -> None:
+    session = small_session(engine, tmp_path, rounds=1)
+    library.apply(engine, session.id, "product")
+    steps = library.get_template(engine, "product").steps
+    app = RipenApp(session=session.id, engine=engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, WorkspaceScreen)
+        prompt = screen.query_one(LintingPrompt)
+        for number in (2, 3, 4):
+            step = library.progress(engine, session.id)
+            assert step is not None and step.next is not None
+            assert step.next.number == number
+            assert prompt.text == step.next.instruction
+            assert screen.quality == steps[number - 1].tier
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: screen.job is None)
+            await settle(pilot)
+        rounds = engine.tree(session.id).rounds
+        assert [r.quality for r in rounds[-3:]] == ["common", "common", "ultra"]
+        assert prompt.text == "", "nothing is left to suggest"

@@ -347,6 +347,33 @@ async def test_a_result_after_leaving_the_screen_is_still_saved(
         assert app.is_running
 
 
+async def test_the_next_instruction_can_be_typed_while_a_round_runs(
+    engine: Engine, session_id: str
+) -> None:
+    backend = engine.loaded_backend("scripted")
+    assert isinstance(backend, ScriptedBackend)
+    app = RipenApp(session=session_id, engine=engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        screen = workspace(app)
+        await refine(pilot, "HOLD warm the light")
+        await wait_until(pilot, lambda: screen.job is not None)
+        assert screen.query_one(LintingPrompt).text == "", "free for the next one"
+        await refine(pilot, "Cool the shadows")  # Enter while it runs: refused
+        assert any("A generation is running" in text for text in toasts(app))
+        assert screen.query_one(LintingPrompt).text == "Cool the shadows"
+        backend.gate.set()
+        await wait_until(pilot, lambda: screen.job is None)
+        await settle(pilot)
+        # The first round is saved as sent; what was typed since is untouched.
+        assert engine.tree(session_id).rounds[-1].instruction == "HOLD warm the light"
+        assert screen.query_one(LintingPrompt).text == "Cool the shadows"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: screen.job is None)
+        await settle(pilot)
+        assert engine.tree(session_id).rounds[-1].instruction == "Cool the shadows"
+
+
 async def test_the_tier_toggle_and_the_keep_clause(
     engine: Engine, session_id: str
 ) -> None:

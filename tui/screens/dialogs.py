@@ -422,6 +422,17 @@ class ABDialog(AnswersOnce, ModalScreen[tuple[str, str] | None]):
             id="ab.run",
             priority=True,
         ),
+        # Answered when the key arrives, so that keys typed after Enter in one
+        # burst (a slow SSH link) go to B, not to A before its focus has moved.
+        key(
+            "enter",
+            "next",
+            "Next",
+            "From A go on to B; from B run both",
+            id="ab.next",
+            key_display="⏎",
+            priority=True,
+        ),
         key(
             "escape",
             "dismiss(None)",
@@ -460,13 +471,12 @@ class ABDialog(AnswersOnce, ModalScreen[tuple[str, str] | None]):
         first.focus()
         first.move_cursor(first.document.end)
 
-    @on(InstructionArea.Submitted, "#a")
-    def _first_done(self) -> None:
-        self.query_one("#b", InstructionArea).focus()
-
-    @on(InstructionArea.Submitted, "#b")
-    def _second_done(self) -> None:
-        self.action_run()
+    def action_next(self) -> None:
+        second = self.query_one("#b", InstructionArea)
+        if self.focused is self.query_one("#a", InstructionArea):
+            self.set_focus(second)
+        else:
+            self.action_run()
 
     @after_earlier_keys
     def action_run(self) -> None:

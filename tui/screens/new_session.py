@@ -25,7 +25,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import (
@@ -226,7 +226,7 @@ class NewSessionScreen(AnswersOnce, Screen[Round | None]):
             f"New session · {backend} backend", id="new-heading", classes="heading"
         )
         with Horizontal(id="new-form"):
-            with Vertical(id="new-settings"):
+            with VerticalScroll(id="new-settings"):
                 yield Label("Mode", classes="field-label")
                 with RadioSet(id="new-mode"):
                     for index, (name, label) in enumerate(MODES):

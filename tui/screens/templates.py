@@ -99,8 +99,9 @@ def applied_notice(template: Template, applied: library.Applied) -> tuple[str, s
         f"Following {name}: step {step.number} of {total}",
         f"{step.stage.capitalize()}: {step.goal}.\n"
         f"Suggested instruction: {step.instruction}\n"
-        "The step stays on the line above the prompt; type this instruction (or "
-        "your own) in the prompt and press Enter.",
+        "It is in the prompt (unless you had typed there), on the step's tier: "
+        "press Enter to run it, or change it first. Each step that follows is "
+        "put there when the round before it is saved.",
     )
 
 

@@ -144,6 +144,8 @@ class WorkspaceScreen(Screen[None]):
             self.call_after_refresh(gc.enable)
         self.reload()
         self.engine.remember_opened(self.session_id)
+        if self.rounds is not None and self.rounds.session.template:
+            self.suggest_next_step()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # Worker events do not bubble to the app: a failure of this screen's
@@ -324,6 +326,9 @@ class WorkspaceScreen(Screen[None]):
         current = self.branch[-1]
         quality, region = self.quality, self.next_region
         job = self.start_job(f"Refining #{current.number}", instruction)
+        # The prompt is free for the next instruction while this one runs; it comes
+        # back if the round fails or is cancelled and nothing new was typed.
+        self.prompt.set_text("")
         self._generate(
             job,
             lambda progress: self.engine.refine(
@@ -400,16 +405,20 @@ class WorkspaceScreen(Screen[None]):
 
     @on(RoundCompleted)
     def _round_completed(self, event: RoundCompleted) -> None:
-        job = self.job
         if not self.end_job(event.job):
             return
         r = event.round
-        if job is not None and job.instruction and self.prompt.text == job.instruction:
-            self.prompt.set_text("")
         self.next_region = None
         planned = self.prompt.next_planned()
         self.reload(cursor=r.id)
         more = " The next planned round is in the prompt." if planned else ""
+        if not planned and not self.prompt.text.strip():
+            step = self.suggest_next_step()
+            if step is not None:
+                more = (
+                    f" The template's step {step.number} of {step.total} "
+                    f"({step.stage}) is in the prompt."
+                )
         if r.skipped:
             # Part of the instruction did nothing; say so where it cannot be missed.
             self.notify(
@@ -442,10 +451,13 @@ class WorkspaceScreen(Screen[None]):
 
     @on(AttemptFailed)
     def _attempt_failed(self, event: AttemptFailed) -> None:
+        job = self.job
         if not self.end_job(event.job):
             return
         show_error(self, event.error)
         self.reload(cursor=event.error.attempt)
+        if job is not None and job.instruction and not self.prompt.text.strip():
+            self.prompt.set_text(job.instruction)  # to change and send again
 
     # -- actions ------------------------------------------------------------------
 
@@ -731,20 +743,29 @@ class WorkspaceScreen(Screen[None]):
             self.refresh_context()
             if applied and not self.prompt.text.strip():
                 self.suggest_next_step()
+                self.prompt.area.focus()
 
         self.app.push_screen(
             TemplatesScreen(self.engine, self.session_id, current), closed
         )
 
-    def suggest_next_step(self) -> None:
-        """Put the template's next instruction in the prompt, for Enter to run."""
+    def suggest_next_step(self) -> library.NextStep | None:
+        """Put the template's next instruction in the prompt, at its tier, for
+        Enter to run; the step, or None when the session follows no template or
+        has taken every step."""
         try:
             applied = library.progress(self.engine, self.session_id)
         except RipenError:
-            return
-        if applied is not None and applied.next is not None:
-            self.prompt.set_text(applied.next.instruction)
-            self.prompt.area.focus()
+            return None
+        if applied is None or applied.next is None:
+            return None
+        step = applied.next
+        self.prompt.set_text(step.instruction)
+        tier: Quality = "ultra" if step.tier == "ultra" else "common"
+        if tier != self.quality:
+            self.quality = tier
+            self.refresh_context()
+        return step
 
     def action_sessions(self) -> None:
         self.ripen.open_sessions()

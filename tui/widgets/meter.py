@@ -24,15 +24,15 @@ def meter_bar(fraction: float, cells: int = BAR_CELLS) -> str:
     return "█" * filled + "░" * (cells - filled)
 
 
-def meter_text(m: Meter, title: str = "") -> Text:
-    """The meter as one line of text."""
+def meter_text(m: Meter, title: str = "", bar: int = BAR_CELLS) -> Text:
+    """The meter as one line of text, its bar ``bar`` cells long."""
     style = LEVEL_STYLES[m.level]
     spent = f"{m.spent}/{m.budget} credits"
     if m.remaining < 0:
         spent += f" ({-m.remaining} over)"
     counts = f"{m.common_rounds} Common · {m.ultra_rounds} Ultra"
     parts: list[Piece] = [
-        (f"{meter_bar(m.fraction)} {spent}", style),
+        (f"{meter_bar(m.fraction, bar)} {spent}", style),
         (counts, ""),
         (format_usd(m.usd_known, m.usd_unknown_rounds), ""),
     ]
@@ -78,6 +78,11 @@ class CreditMeter(Static):
         assert self.shown is not None
         m, title = self.shown
         width = self.content_size.width
+        bar = BAR_CELLS
         if title and width:
-            title = fitted_title(title, width - meter_text(m).cell_len - 2)
-        self.update(meter_text(m, title))
+            room = width - meter_text(m).cell_len - 2
+            if room < min(len(title), 24):  # a narrow terminal: a shorter bar
+                bar = BAR_CELLS // 2
+                room += BAR_CELLS - bar
+            title = fitted_title(title, room)
+        self.update(meter_text(m, title, bar))

@@ -75,6 +75,19 @@ def fix_for(warning: LintWarning, text: str, report: Report) -> Fix | None:
     return None
 
 
+def shown_warnings(
+    report: Report, text: str, shown: int = SHOWN_WARNINGS
+) -> list[LintWarning]:
+    """The warnings the prompt shows, at most ``shown``: the one the fix key would
+    apply first (the box may be too short for the last), then the rest in order."""
+    warnings = list(report.warnings)
+    fixable = next((w for w in warnings if fix_for(w, text, report)), None)
+    if fixable is not None:
+        warnings.remove(fixable)
+        warnings.insert(0, fixable)
+    return warnings[:shown]
+
+
 def warnings_text(
     report: Report, text: str, fix_key: str, shown: int = SHOWN_WARNINGS
 ) -> Text:
@@ -82,7 +95,7 @@ def warnings_text(
     what the fix key would do about it."""
     out = Text()
     warnings = report.warnings
-    for number, warning in enumerate(warnings[:shown]):
+    for number, warning in enumerate(shown_warnings(report, text, shown)):
         if number:
             out.append("\n")
         mark, style = SEVERITY_MARKS.get(warning.severity, ("·", "dim"))
