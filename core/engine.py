@@ -62,6 +62,7 @@ RESERVATION_SECONDS = 30 * 60
 than any call with its retries can take."""
 
 MAX_INSTRUCTION = 10_000
+MAX_TITLE = 200
 
 
 def clean_instruction(text: str) -> str:
@@ -680,7 +681,7 @@ class Engine:
         with self.store.transaction() as db:
             db.execute(
                 "UPDATE sessions SET title = ?, updated = ? WHERE id = ?",
-                [title[:200], now_iso(), session.id],
+                [title[:MAX_TITLE], now_iso(), session.id],
             )
         return self.session(session.id)
 
@@ -1046,7 +1047,7 @@ def _stage_for(request: GenerationRequest) -> str:
 
 def _title(title: str | None, prompt: str, ingested: list[IngestedImage]) -> str:
     if title and clean_text(title, single_line=True):
-        return clean_text(title, single_line=True)[:200]
+        return clean_text(title, single_line=True)[:MAX_TITLE]
     if prompt:
         first = prompt.splitlines()[0]
         return first[:60] + ("…" if len(first) > 60 else "")

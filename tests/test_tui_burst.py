@@ -10,12 +10,15 @@ from pathlib import Path
 import pytest
 from textual import events
 from textual._xterm_parser import XTermParser
+from textual.keys import _character_to_key
 
 from core.engine import Engine
+from core.models import Session
 from tests.tui_states import SIZE, ScreenHost
 from tests.tui_support import scripted_engine, settle, small_session
 from tui.app import RipenApp, read_alt_with_named_keys
 from tui.screens.dialogs import ABDialog, NoteEditor, TextDialog
+from tui.screens.sessions import SessionsScreen
 from tui.screens.workspace import WorkspaceScreen
 from tui.widgets.prompt import PromptArea
 
@@ -25,21 +28,28 @@ def engine() -> Engine:
     return scripted_engine()
 
 
+@pytest.fixture
+def session(engine: Engine, tmp_path: Path) -> Session:
+    return small_session(engine, tmp_path)
+
+
 def burst(app: RipenApp | ScreenHost, *pieces: str) -> None:
     """Post every key at once, as the terminal driver does with one read: text,
     and key names such as ``alt+enter`` (a piece with a ``+`` or ``enter``)."""
     for piece in pieces:
-        if "+" in piece or piece == "enter":
+        if "+" in piece or piece in ("enter", "tab"):
             app.post_message(events.Key(piece, None))
         else:
             for character in piece:
-                app.post_message(events.Key(character, character))
+                name = (
+                    character if character.isalnum() else _character_to_key(character)
+                )
+                app.post_message(events.Key(name, character))
 
 
 async def test_enter_in_a_burst_sends_every_letter_typed_before_it(
-    engine: Engine, tmp_path: Path
+    engine: Engine, session: Session
 ) -> None:
-    session = small_session(engine, tmp_path)
     app = RipenApp(session=session.id, engine=engine)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -87,6 +97,7 @@ async def test_enter_in_a_burst_saves_the_whole_title(
 def test_alt_enter_sent_as_escape_and_return_is_read_as_alt_enter() -> None:
     read_alt_with_named_keys()
     assert keys_read("\x1b\r") == ["alt+enter"]
+    assert keys_read("a\x1b\rb\x1b\rc") == ["a", "alt+enter", "b", "alt+enter", "c"]
     assert keys_read("\r") == ["enter"]
     assert keys_read("\x1ba") == ["alt+a"]
 
@@ -108,3 +119,42 @@ async def test_enter_in_a_burst_moves_from_a_to_b_in_the_ab_dialog(
         burst(app, "Warmer", "enter", "Cooler", "enter")
         await settle(pilot)
         assert app.results == [("Warmer", "Cooler")]
+
+
+async def test_letters_after_i_or_tab_in_a_burst_go_to_the_prompt_not_the_tree(
+    engine: Engine, session: Session
+) -> None:
+    app = RipenApp(session=session.id, engine=engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("escape")  # to the tree
+        assert not isinstance(app.focused, PromptArea)
+        burst(app, "isharpen the cup")
+        await settle(pilot)
+        assert isinstance(app.focused, PromptArea)
+        assert app.focused.text == "sharpen the cup"
+        assert not any(r.starred for r in engine.tree(session.id).rounds)
+        assert isinstance(app.screen, WorkspaceScreen), "no A/B dialog opened"
+
+        await pilot.press("escape")
+        burst(app, "tab", " and warm it")  # Tab from the tree goes to the prompt
+        await settle(pilot)
+        assert isinstance(app.focused, PromptArea)
+        assert app.focused.text == "sharpen the cup and warm it"
+        assert not any(r.starred for r in engine.tree(session.id).rounds)
+
+
+async def test_letters_after_slash_in_a_burst_filter_the_sessions(
+    engine: Engine, tmp_path: Path
+) -> None:
+    session = small_session(engine, tmp_path)
+    app = ScreenHost(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = SessionsScreen(engine)
+        app.open(screen)
+        await settle(pilot)
+        burst(app, "/daisy")  # d would delete, y would confirm
+        await settle(pilot)
+        assert screen.filter_box.value == "daisy"
+        assert app.screen is screen
+    assert engine.session(session.id).title == "Small coffee"

@@ -111,7 +111,7 @@ def test_ripen_demo_starts_refines_and_quits_in_tmux(
 
     # Alt+Enter reaches the app as ESC and CR here; then a second line and Enter,
     # all in one burst as a paste or a slow link delivers them.
-    pane.keys("M-Enter", "and warm the light a little", "Enter")
+    pane.keys("M-Enter", "and warm the light a little", "M-Enter", "add grain", "Enter")
     screen = pane.wait_for("Refine #7")
     assert "● #7" in screen
 
@@ -121,9 +121,9 @@ def test_ripen_demo_starts_refines_and_quits_in_tmux(
     newest = engine.tree(session).rounds[-1]
     assert (newest.number, newest.instruction) == (
         7,
-        "Increase the contrast slightly\nand warm the light a little",
+        "Increase the contrast slightly\nand warm the light a little\nadd grain",
     )
-    assert len(newest.applied) == 2
+    assert len(newest.applied) == 3
 
     started = time.monotonic()
     pane.keys("C-q")

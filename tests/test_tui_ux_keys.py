@@ -223,9 +223,25 @@ def test_remaps_that_would_break_a_key_or_typing_are_refused_by_name() -> None:
     assert keymap == {"tree.winner": "ctrl+w", "tree.branch": "B"}
     said = {problem.binding_id: problem.message for problem in problems}
     assert said == {
-        "tree.quit": "'j' already means 'Down' (tree.down) there",
+        "tree.quit": "'j' already means 'Down' (tree.down) on the same screen",
         "prompt.refine": "'x' is typed as text while this key works; choose one "
         "with ctrl or alt",
         "app.quit": "'not a key!!!' is not a key name such as 'b', 'ctrl+b' or 'f5'",
         "tree.star": "a key is missing between the commas",
     }
+
+
+def test_a_dropped_remap_gives_back_a_key_an_accepted_one_then_loses() -> None:
+    from tui.app import known_binding_groups
+    from tui.keys import load_keymap
+
+    # b moves onto a (A/B's key) and A/B onto c (compare's): A/B is refused and
+    # keeps a, so the branch remap must go too, or A/B would have no key.
+    keymap, problems = load_keymap(
+        {"tree.branch": "a", "tree.ab": "c", "tree.star": "shift+x"},
+        known_binding_groups(),
+    )
+    assert keymap == {}
+    said = {problem.binding_id: problem.message for problem in problems}
+    assert said["tree.branch"].startswith("'a' already means 'A/B' (tree.ab)")
+    assert said["tree.star"] == "a shifted letter is written as itself: 'X'"

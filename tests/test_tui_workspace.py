@@ -57,6 +57,14 @@ def session_id(engine: Engine, tmp_path: Path) -> str:
     return small_session(engine, tmp_path).id
 
 
+@pytest.fixture
+def backend(engine: Engine) -> ScriptedBackend:
+    """The engine's scripted backend, whose gate lets a HOLD round finish."""
+    loaded = engine.loaded_backend("scripted")
+    assert isinstance(loaded, ScriptedBackend)
+    return loaded
+
+
 def workspace(app: RipenApp) -> WorkspaceScreen:
     screen = app.screen
     assert isinstance(screen, WorkspaceScreen), type(screen).__name__
@@ -329,10 +337,8 @@ async def test_quitting_during_a_generation_records_a_cancelled_attempt(
 
 
 async def test_a_result_after_leaving_the_screen_is_still_saved(
-    engine: Engine, session_id: str
+    engine: Engine, session_id: str, backend: ScriptedBackend
 ) -> None:
-    backend = engine.loaded_backend("scripted")
-    assert isinstance(backend, ScriptedBackend)
     app = RipenApp(session=session_id, engine=engine)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)
@@ -348,10 +354,8 @@ async def test_a_result_after_leaving_the_screen_is_still_saved(
 
 
 async def test_the_next_instruction_can_be_typed_while_a_round_runs(
-    engine: Engine, session_id: str
+    engine: Engine, session_id: str, backend: ScriptedBackend
 ) -> None:
-    backend = engine.loaded_backend("scripted")
-    assert isinstance(backend, ScriptedBackend)
     app = RipenApp(session=session_id, engine=engine)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)

@@ -13,13 +13,14 @@ import gc
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
+from textual.message import Message
 from textual.worker import Worker
 
 from core.engine import Engine
@@ -251,7 +252,10 @@ def read_alt_with_named_keys() -> None:
 
     Textual 8.2 keeps the Alt of a letter sent that way but drops it from a named
     key (Textualize/textual#6663), so Alt+Enter arrived as Enter and sent a
-    half-written instruction instead of adding a line.
+    half-written instruction instead of adding a line; two in one read even came
+    out as "^" and Enter. Within a read, ESC CR is rewritten as the kitty
+    protocol's Alt+Enter, which the parser reads whole; an ESC that ends one read
+    and a CR that starts the next are mended where the parser turns them into keys.
     """
     from textual import _xterm_parser
 
@@ -259,6 +263,10 @@ def read_alt_with_named_keys() -> None:
     original = parser._sequence_to_key_events
     if getattr(original, "reads_alt_enter", False):
         return
+    original_feed = parser.feed
+
+    def feeding(self: _xterm_parser.XTermParser, data: str) -> Iterable[Message]:
+        return original_feed(self, data.replace("\x1b\r", "\x1b[13;3u"))
 
     def reading(
         self: _xterm_parser.XTermParser, sequence: str, alt: bool = False
@@ -271,6 +279,7 @@ def read_alt_with_named_keys() -> None:
 
     reading.reads_alt_enter = True  # type: ignore[attr-defined]
     parser._sequence_to_key_events = reading  # type: ignore[method-assign]
+    parser.feed = feeding  # type: ignore[method-assign]
 
 
 def run_app(

@@ -81,7 +81,32 @@ APP_BINDINGS: list[BindingType] = [
     ),
 ]
 
+# Tab and Shift+Tab move the focus as the key arrives: Textual's own bindings wait
+# behind the keys before them, so letters typed right after Tab in one burst (a
+# slow SSH link) went to the field Tab was leaving (in the tree, as commands).
+FOCUS_BINDINGS: list[BindingType] = [
+    key(
+        "tab",
+        "app.focus_next",
+        "Next",
+        "Move to the next field",
+        id="focus.next",
+        show=False,
+        priority=True,
+    ),
+    key(
+        "shift+tab",
+        "app.focus_previous",
+        "Previous",
+        "Move to the previous field",
+        id="focus.previous",
+        show=False,
+        priority=True,
+    ),
+]
+
 WORKSPACE_BINDINGS: list[BindingType] = [
+    *FOCUS_BINDINGS,
     key(
         "escape",
         "escape",
@@ -97,6 +122,7 @@ WORKSPACE_BINDINGS: list[BindingType] = [
         "Back to the prompt from anywhere",
         id="workspace.prompt",
         show=False,
+        priority=True,  # see WorkspaceScreen.action_focus_prompt
     ),
 ]
 
@@ -350,6 +376,14 @@ _KEY_NAMES = (
 )
 
 
+# Keys a terminal sends as other keys: Ctrl+M is Enter, Ctrl+I is Tab, Ctrl+[ is Esc.
+_SENT_AS = {"ctrl+m": "enter", "ctrl+i": "tab", "ctrl+left_square_bracket": "escape"}
+
+# Priority bindings whose action lets the key through when the focus is where it
+# would be typed (the prompt, the filter): printable keys are fine for them.
+PASSES_WHILE_TYPING = frozenset({"workspace.prompt", "sessions.filter"})
+
+
 def _key_problem(key_name: str, typing: bool) -> str | None:
     """Why ``key_name`` cannot be used (for a binding that works while typing, if
     ``typing``), or None."""
@@ -361,6 +395,12 @@ def _key_problem(key_name: str, typing: bool) -> str | None:
         return f"{key_name!r} is not a key name (modifiers are ctrl, alt, shift)"
     if len(base) != 1 and base not in _KEY_NAMES:
         return f"{key_name!r} is not a key name such as 'b', 'ctrl+b' or 'f5'"
+    if key_name in _SENT_AS:
+        return f"terminals send {key_name!r} as {_SENT_AS[key_name]!r}"
+    if len(base) == 1 and base.isalpha() and "shift" in modifiers:
+        return f"a shifted letter is written as itself: {base.upper()!r}"
+    if len(base) == 1 and base.isupper() and modifiers:
+        return f"write {key_name.lower()!r}: with ctrl or alt, a letter has one case"
     printable = len(base) == 1 or base in _CHARACTER_NAMES
     if typing and printable and not _COMMAND_MODIFIERS.intersection(modifiers):
         return (
@@ -394,7 +434,9 @@ def load_keymap(
             )
             continue
         keys = [part.strip() for part in value.split(",")]
-        typing = binding.priority or binding in PROMPT_BINDINGS
+        typing = binding_id not in PASSES_WHILE_TYPING and (
+            binding.priority or binding in PROMPT_BINDINGS
+        )
         problem = next(
             (found for k in keys if (found := _key_problem(k, typing)) is not None),
             None,
@@ -403,11 +445,17 @@ def load_keymap(
             problems.append(KeymapProblem(binding_id, problem))
             continue
         keymap[binding_id] = ",".join(keys)
-    for binding_id in list(keymap):
-        clash = _clash(binding_id, keymap, groups)
-        if clash is not None:
-            del keymap[binding_id]
-            problems.append(KeymapProblem(binding_id, clash))
+    # Dropping one remap gives its binding back its own key, which may be one an
+    # earlier remap took: check again until nothing changes.
+    clashed = True
+    while clashed:
+        clashed = False
+        for binding_id in list(keymap):
+            clash = _clash(binding_id, keymap, groups)
+            if clash is not None:
+                del keymap[binding_id]
+                problems.append(KeymapProblem(binding_id, clash))
+                clashed = True
     return keymap, problems
 
 
@@ -425,10 +473,10 @@ def _clash(
             theirs = set((keymap.get(other.id or "") or other.key).split(","))
             shared = sorted(mine & theirs)
             if shared:
-                return (
-                    f"{shared[0]!r} already means {other.description or other.id!r} "
-                    f"({other.id}) there"
-                )
+                named = f"{other.description!r}" if other.description else "a key"
+                if other.id:
+                    named += f" ({other.id})"
+                return f"{shared[0]!r} already means {named} on the same screen"
     return None
 
 

@@ -16,12 +16,12 @@ import pytest
 from textual import events
 from textual.widgets import Button, Input, Label
 
-from core.engine import MAX_INSTRUCTION, Engine
+from core.engine import MAX_INSTRUCTION, MAX_TITLE, Engine
 from tests.tui_states import SIZE, ScreenHost, settle
 from tests.tui_support import scripted_engine, small_session
 from tui.app import RipenApp
 from tui.errors import ErrorDetails
-from tui.screens.dialogs import ExportDialog, ExportRequest
+from tui.screens.dialogs import ExportDialog, ExportRequest, TextDialog
 from tui.screens.new_session import NewSessionScreen
 from tui.screens.sessions import SessionsScreen
 from tui.widgets.bounded import BoundedTextArea
@@ -176,3 +176,38 @@ async def test_a_pasted_file_is_refused_by_the_prompt_and_the_note(
         app.post_message(events.Paste("x" * MAX_INSTRUCTION))
         await settle(pilot)
         assert len(note.text) == MAX_INSTRUCTION, "a paste that fits is taken whole"
+
+
+@pytest.mark.parametrize("typed", ["y" * 300, "a\x00b", "~nobody-here/x.png"])
+async def test_a_path_no_file_can_have_is_refused_in_the_form(
+    engine: Engine, tmp_path: Path, typed: str
+) -> None:
+    app = ScreenHost(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = NewSessionScreen(engine, start_dir=tmp_path)
+        app.open(screen)
+        await settle(pilot)
+        await pilot.press("down", "enter")  # edit a photo
+        box = screen.query_one("#new-path", Input)
+        box.focus()
+        box.value = typed
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is screen and screen.images == []
+        assert messages(app), "the refusal is said"
+
+
+async def test_a_pasted_file_is_refused_by_the_rename_box(
+    engine: Engine,
+) -> None:
+    app = ScreenHost(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        app.open(TextDialog("Rename the session", "", "A short title"))
+        await settle(pilot)
+        app.post_message(events.Paste("warmer light, " * 40_000))
+        await settle(pilot)
+        assert app.screen.query_one("#text", Input).value == ""
+        assert any("The paste is 560,000 characters" in m for m in messages(app))
+        app.post_message(events.Paste("t" * MAX_TITLE))
+        await settle(pilot)
+        assert app.screen.query_one("#text", Input).value == "t" * MAX_TITLE

@@ -45,10 +45,11 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
+from core.engine import MAX_TITLE
 from core.export import FORMATS
 from tui.errors import AnswersOnce
 from tui.keys import after_earlier_keys, key
-from tui.widgets.bounded import BoundedTextArea
+from tui.widgets.bounded import BoundedInput, BoundedTextArea
 
 SCREENS_CSS = "../screens.tcss"
 
@@ -276,16 +277,28 @@ class TextDialog(AnswersOnce, ModalScreen[str | None]):
         ),
     ]
 
-    def __init__(self, title: str, initial: str = "", placeholder: str = "") -> None:
+    def __init__(
+        self,
+        title: str,
+        initial: str = "",
+        placeholder: str = "",
+        max_length: int = MAX_TITLE,
+    ) -> None:
         super().__init__()
         self.heading = title
         self.initial = initial
         self.placeholder = placeholder
+        self.max_length = max_length
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label(self.heading, classes="dialog-title", markup=False)
-            yield Input(self.initial, placeholder=self.placeholder, id="text")
+            yield BoundedInput(
+                self.initial,
+                placeholder=self.placeholder,
+                max_length=self.max_length,
+                id="text",
+            )
             yield Label("Enter saves · Escape cancels", classes="hint")
         yield Footer()
 

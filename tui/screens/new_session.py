@@ -54,7 +54,7 @@ from core.meter import tier_credits
 from core.models import Round
 from core.text import clean_text
 from tui.errors import AnswersOnce, handle_worker_state, show_error
-from tui.keys import after_earlier_keys, key
+from tui.keys import FOCUS_BINDINGS, after_earlier_keys, key
 from tui.messages import AttemptFailed, ProgressReported, RoundCompleted
 from tui.screens.dialogs import InstructionArea
 from tui.screens.workspace import Job
@@ -175,6 +175,7 @@ class NewSessionScreen(AnswersOnce, Screen[Round | None]):
     CSS_PATH = "../screens.tcss"
     BINDING_GROUP_TITLE = "New session"
     BINDINGS: ClassVar[list[BindingType]] = [
+        *FOCUS_BINDINGS,
         key(
             "ctrl+s",
             "start",
@@ -321,10 +322,18 @@ class NewSessionScreen(AnswersOnce, Screen[Round | None]):
 
     def add_image(self, path: Path) -> None:
         """Add an image to the selection, or take it out if it is already in."""
-        path = path.resolve()
+        try:
+            path = path.resolve()
+            is_file = path.is_file()
+        except (OSError, ValueError) as error:  # a name too long, a NUL, no access
+            reason = getattr(error, "strerror", None) or error
+            shown = clean_text(str(path), single_line=True)
+            shown = shown if len(shown) <= 60 else shown[:60] + "…"
+            self.notify(f"{reason}: {shown}", severity="warning", markup=False)
+            return
         if path in self.images:
             self.images.remove(path)
-        elif not path.is_file():
+        elif not is_file:
             self.notify(f"No file at {path}.", severity="warning", markup=False)
             return
         elif path.suffix.lower() not in SUPPORTED_SUFFIXES:
@@ -355,7 +364,11 @@ class NewSessionScreen(AnswersOnce, Screen[Round | None]):
         text = event.value.strip()
         if not text:
             return
-        path = Path(text).expanduser()
+        try:
+            path = Path(text).expanduser()
+        except RuntimeError:  # "~someone" with no such user
+            self.notify(f"No home folder for {text.split('/')[0]}.", markup=False)
+            return
         if not path.is_absolute():
             path = self.start_dir / path
         self.add_image(path)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from PIL import Image
 from textual import events, on, work
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
@@ -172,6 +173,7 @@ class SessionsScreen(AnswersOnce, Screen[str | None]):
             "Type to narrow the list by title",
             id="sessions.filter",
             key_display="/",
+            priority=True,
         ),
         key(
             "escape",
@@ -340,7 +342,11 @@ class SessionsScreen(AnswersOnce, Screen[str | None]):
             self.list_view.focus()
 
     def action_filter(self) -> None:
-        self.filter_box.focus()
+        # A priority binding, so that letters typed right after it reach the filter
+        # rather than the list's keys (d deletes); in the filter "/" is text.
+        if self.focused is self.filter_box:
+            raise SkipAction()
+        self.set_focus(self.filter_box)
 
     async def action_clear(self) -> None:
         box = self.filter_box

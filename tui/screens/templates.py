@@ -322,6 +322,7 @@ class TemplatesScreen(AnswersOnce, Screen[str | None]):
         dialog = TextDialog(
             f"Save the branch up to round {number} as a template",
             placeholder="A name you will recognise, e.g. warm product light",
+            max_length=library.MAX_NAME,
         )
         self.app.push_screen(dialog, named)
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
 from textual import on, work
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
@@ -471,7 +472,11 @@ class WorkspaceScreen(Screen[None]):
             self.session_tree.focus()
 
     def action_focus_prompt(self) -> None:
-        self.prompt.area.focus()
+        # A priority binding, so that letters typed right after it reach the prompt
+        # rather than the tree; in the prompt the key is text and passes through.
+        if self.focused is self.prompt.area:
+            raise SkipAction()
+        self.set_focus(self.prompt.area)
 
     def selected_round(self, why: str) -> Round | None:
         """The round under the cursor, or None after telling the user why not."""
